@@ -1,0 +1,120 @@
+// Matrix multiply C[m, n] (+)= Σ_k A(m, k) · B(n, k) (+ bias[n]), with strided views of A and B so one
+// kernel serves the forward (X·Wᵀ) and both backward products (dY·W and dYᵀ·X).
+// WT is the element type of B (f32, or f16 for frozen weights), aliased by the registry.
+
+struct Params {
+  M: u32, N: u32, K: u32, _pad0: u32,
+  // element (m, k) of A is A[a_off + m * a_sm + k * a_sk]; element (n, k) of B is B[b_off + n * b_sn + k * b_sk]
+  a_sm: u32, a_sk: u32, b_sn: u32, b_sk: u32,
+  a_off: u32, b_off: u32, c_off: u32, _pad1: u32,
+}
+
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false; // C += A·Bᵀ (gradient accumulation)
+override ROWS: u32 = 1u;           // skinny entry: rows of A handled together (M ≤ ROWS)
+
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<WT>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn a_at(m: u32, k: u32) -> f32 { return A[p.a_off + m * p.a_sm + k * p.a_sk]; }
+fn b_at(n: u32, k: u32) -> f32 { return f32(B[p.b_off + n * p.b_sn + k * p.b_sk]); }
+
+fn store(m: u32, n: u32, v: f32) {
+  var out = v;
+  if (HAS_BIAS) { out += bias[n]; }
+  let i = p.c_off + m * p.N + n;
+  if (ACCUMULATE) { out += C[i]; }
+  C[i] = out;
+}
+
+// ---- tiled: 64×64 output tile per workgroup, 4×4 outputs per thread, K in steps of 16 -----------------
+
+const TILE = 64u;
+const TK = 16u;
+var<workgroup> As: array<f32, 1024>; // [TK][TILE], k-major so the inner loop reads rows contiguously
+var<workgroup> Bs: array<f32, 1024>;
+
+@compute @workgroup_size(16, 16)
+fn tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
+         @builtin(local_invocation_index) li: u32) {
+  let row0 = wg.y * TILE;
+  let col0 = wg.x * TILE;
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    for (var i = 0u; i < 4u; i++) {
+      let e = li + i * 256u;
+      let r = e / TK;
+      let c = e % TK;
+      let gk = k0 + c;
+      var av = 0.0;
+      if (row0 + r < p.M && gk < p.K) { av = a_at(row0 + r, gk); }
+      As[c * TILE + r] = av;
+      var bv = 0.0;
+      if (col0 + r < p.N && gk < p.K) { bv = b_at(col0 + r, gk); }
+      Bs[c * TILE + r] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = As[kk * TILE + lid.y + 16u * i];
+        b[i] = Bs[kk * TILE + lid.x + 16u * i];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = row0 + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = col0 + lid.x + 16u * j;
+      if (m < p.M && n < p.N) { store(m, n, acc[i * 4u + j]); }
+    }
+  }
+}
+
+// ---- skinny: few rows (decode), 4 output columns per workgroup, 64 threads split K -------------------
+// Every weight is read once per step for all ROWS sequences: decode cost barely grows with the batch.
+
+const SK_THREADS = 64u;
+const SK_COLS = 4u;
+const MAX_ROWS = 8u;
+var<workgroup> partial: array<f32, 2048>; // [SK_THREADS][MAX_ROWS * SK_COLS]
+
+@compute @workgroup_size(64)
+fn skinny(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
+          @builtin(num_workgroups) nwg: vec3u) {
+  let col0 = (wg.y * nwg.x + wg.x) * SK_COLS;
+  var acc: array<f32, 32>; // [MAX_ROWS][SK_COLS]
+  for (var k = t; k < p.K; k += SK_THREADS) {
+    var b: array<f32, 4>;
+    for (var j = 0u; j < SK_COLS; j++) {
+      if (col0 + j < p.N) { b[j] = b_at(col0 + j, k); }
+    }
+    for (var r = 0u; r < ROWS; r++) {
+      if (r < p.M) {
+        let a = a_at(r, k);
+        for (var j = 0u; j < SK_COLS; j++) { acc[r * SK_COLS + j] = fma(a, b[j], acc[r * SK_COLS + j]); }
+      }
+    }
+  }
+  for (var i = 0u; i < ROWS * SK_COLS; i++) { partial[t * 32u + i] = acc[i]; }
+  workgroupBarrier();
+  for (var stride = SK_THREADS / 2u; stride > 0u; stride >>= 1u) {
+    if (t < stride) {
+      for (var i = 0u; i < ROWS * SK_COLS; i++) { partial[t * 32u + i] += partial[(t + stride) * 32u + i]; }
+    }
+    workgroupBarrier();
+  }
+  if (t < ROWS * SK_COLS) {
+    let r = t / SK_COLS;
+    let n = col0 + t % SK_COLS;
+    if (r < p.M && n < p.N) { store(r, n, partial[t]); }
+  }
+}

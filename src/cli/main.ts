@@ -1,0 +1,38 @@
+// `npm run -s cli -- <command> [options]`: the headless entry to the same engine the studio runs.
+import type { CliCommand } from './command.ts';
+import { UsageError } from './args.ts';
+import { info } from './commands/info.ts';
+
+const COMMANDS: CliCommand[] = [info];
+
+function help(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}\n  ${''.padEnd(12)} usage: ${c.usage}`);
+  return `Tool-N1 Studio CLI\n\nusage: npm run -s cli -- <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${name}: ${e.message}\nusage: npm run -s cli -- ${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`${name}: ${(e as Error).message}\n`);
+    if (process.env.TOOLN1_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { gpu, maxRelError } from './helpers/gpu.ts';
+import { linear, linearBackwardInput, linearBackwardWeight } from '../src/ops/matmul.ts';
+import { add } from '../src/ops/elementwise.ts';
+import { addRef, linearRef } from '../src/reference/matmul.ts';
+import { Rng } from '../src/util/random.ts';
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [67, 33, 129],
+  [8, 70, 40], // skinny path at its widest
+  [9, 65, 17], // just past skinny: tiled with ragged edges
+];
+
+describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
+  for (const [M, N, K] of SHAPES) {
+    for (const withBias of [false, true]) {
+      it(`${M}×${N}×${K}${withBias ? ' + bias' : ''}`, async () => {
+        const rt = await gpu();
+        const rng = new Rng(M * 1000 + N * 10 + K);
+        const a = rng.uniformArray(M * K);
+        const b = rng.uniformArray(N * K);
+        const bias = rng.uniformArray(N);
+        const ta = rt.upload([M, K], a);
+        const tb = rt.upload([N, K], b);
+        const tbias = rt.upload([N], bias);
+        const tc = rt.empty([M, N]);
+        linear(rt, ta, tb, tc, M, withBias ? tbias : undefined);
+        const got = await rt.read(tc);
+        expect(maxRelError(got, linearRef(a, b, M, N, K, withBias ? bias : undefined))).toBeLessThan(1e-5);
+        for (const t of [ta, tb, tbias, tc]) t.release();
+      });
+    }
+  }
+
+  it('f16 weights match the reference on f16-rounded inputs', async () => {
+    const rt = await gpu();
+    if (!rt.info.f16) return; // adapter without shader-f16 (SwiftShader): the f32 path above covers it
+    const [M, N, K] = [5, 19, 33];
+    const rng = new Rng(7);
+    const a = rng.uniformArray(M * K);
+    const b = rng.uniformArray(N * K);
+    const tb = rt.upload([N, K], b, 'f16');
+    const rounded = (await rt.read(tb)) as Float32Array;
+    const tc = rt.empty([M, N]);
+    linear(rt, rt.upload([M, K], a), tb, tc, M);
+    expect(maxRelError(await rt.read(tc), linearRef(a, rounded, M, N, K))).toBeLessThan(1e-5);
+  });
+
+  it('backward products dX = dY·W and dW = dYᵀ·X, with accumulation', async () => {
+    const rt = await gpu();
+    const [M, N, K] = [13, 6, 21];
+    const rng = new Rng(3);
+    const x = rng.uniformArray(M * K);
+    const w = rng.uniformArray(N * K);
+    const dy = rng.uniformArray(M * N);
+    // dX[m,k] = Σ_n dy[m,n] w[n,k]: a linear with the transposed weight.
+    const wT = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wT[k * N + n] = w[n * K + k];
+    const dxRef = linearRef(dy, wT, M, K, N);
+    const dyT = new Float32Array(N * M);
+    const xT = new Float32Array(K * M);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) dyT[n * M + m] = dy[m * N + n];
+      for (let k = 0; k < K; k++) xT[k * M + m] = x[m * K + k];
+    }
+    const dwRef = linearRef(dyT, xT, N, K, M);
+    const tdy = rt.upload([M, N], dy);
+    const tw = rt.upload([N, K], w);
+    const tx = rt.upload([M, K], x);
+    const tdx = rt.empty([M, K]);
+    const tdw = rt.upload([N, K], new Float32Array(N * K).fill(1));
+    linearBackwardInput(rt, tdy, tw, tdx, M);
+    linearBackwardWeight(rt, tdy, tx, tdw, M, true);
+    expect(maxRelError(await rt.read(tdx), dxRef)).toBeLessThan(1e-5);
+    expect(maxRelError(await rt.read(tdw), dwRef.map((v) => v + 1))).toBeLessThan(1e-5);
+  });
+});
+
+describe('elementwise', () => {
+  it('add matches the reference', async () => {
+    const rt = await gpu();
+    const rng = new Rng(11);
+    const a = rng.uniformArray(1000);
+    const b = rng.uniformArray(1000);
+    const out = rt.empty([1000]);
+    add(rt, rt.upload([1000], a), rt.upload([1000], b), out);
+    expect(maxRelError(await rt.read(out), addRef(a, b))).toBe(0);
+  });
+});
