@@ -1,12 +1,14 @@
-// Matrix multiply C[m, n] (+)= Σ_k A(m, k) · B(n, k) (+ bias[n]), with strided views of A and B so one
-// kernel serves the forward (X·Wᵀ) and both backward products (dY·W and dYᵀ·X).
+// Matrix multiply C[m, n] (+)= alpha · Σ_k A(m, k) · B(n, k) (+ bias[n]), with strided views of A and B so
+// one kernel serves the forward (X·Wᵀ), both backward products (dY·W and dYᵀ·X) and LoRA's low-rank
+// updates written into a column slice of a wider output (c_sm ≥ N).
 // WT is the element type of B (f32, or f16 for frozen weights), aliased by the registry.
 
 struct Params {
   M: u32, N: u32, K: u32, _pad0: u32,
   // element (m, k) of A is A[a_off + m * a_sm + k * a_sk]; element (n, k) of B is B[b_off + n * b_sn + k * b_sk]
   a_sm: u32, a_sk: u32, b_sn: u32, b_sk: u32,
-  a_off: u32, b_off: u32, c_off: u32, _pad1: u32,
+  a_off: u32, b_off: u32, c_off: u32, c_sm: u32, // C[m, n] at c_off + m * c_sm + n
+  alpha: f32, _pad1: u32, _pad2: u32, _pad3: u32,
 }
 
 override HAS_BIAS: bool = false;
@@ -23,9 +25,9 @@ fn a_at(m: u32, k: u32) -> f32 { return A[p.a_off + m * p.a_sm + k * p.a_sk]; }
 fn b_at(n: u32, k: u32) -> f32 { return f32(B[p.b_off + n * p.b_sn + k * p.b_sk]); }
 
 fn store(m: u32, n: u32, v: f32) {
-  var out = v;
+  var out = p.alpha * v;
   if (HAS_BIAS) { out += bias[n]; }
-  let i = p.c_off + m * p.N + n;
+  let i = p.c_off + m * p.c_sm + n;
   if (ACCUMULATE) { out += C[i]; }
   C[i] = out;
 }

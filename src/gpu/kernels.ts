@@ -67,6 +67,7 @@ export class KernelRegistry {
         (m) => `shaders/${shader}.wgsl:${m.lineNum - headerLines}:${m.linePos}: error: ${m.message}`,
       );
       this.modules.delete(key);
+      for (const k of [...this.pipelines.keys()]) if (k.startsWith(`${shader}|`)) this.pipelines.delete(k);
       throw new ShaderCompileError(lines.join('\n'));
     }
   }

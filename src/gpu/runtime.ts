@@ -170,8 +170,8 @@ class UniformArena {
 
 export interface Dispatch {
   kernel: KernelSpec;
-  /** Storage buffers bound at @binding(0..n-1) of @group(0), in order. */
-  buffers: (Tensor | GPUBuffer)[];
+  /** Storage buffers bound at @binding(0..n-1) of @group(0), in order; null skips a binding the entry point does not use. */
+  buffers: (Tensor | GPUBuffer | null)[];
   /** Optional uniform block bound right after the storage buffers. */
   params?: ArrayBuffer | ArrayBufferView;
   workgroups: [number, number?, number?];
@@ -301,10 +301,10 @@ export class GpuRuntime {
   /** Records one dispatch into the current command encoder; nothing runs until submit() or read(). */
   dispatch(d: Dispatch): void {
     const pipeline = this.kernels.pipeline(d.kernel);
-    const entries: GPUBindGroupEntry[] = d.buffers.map((b, i) => ({
-      binding: i,
-      resource: { buffer: b instanceof Tensor ? b.buffer : b },
-    }));
+    const entries: GPUBindGroupEntry[] = [];
+    d.buffers.forEach((b, i) => {
+      if (b) entries.push({ binding: i, resource: { buffer: b instanceof Tensor ? b.buffer : b } });
+    });
     if (d.params) entries.push({ binding: d.buffers.length, resource: this.uniforms.push(d.params) });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const enc = this.encoderNow();

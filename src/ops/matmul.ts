@@ -1,6 +1,7 @@
 // C (+)= A·Bᵀ (+ bias) launchers over shaders/matmul.wgsl. The weight B may be f16.
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { grid1d, params } from './grid.ts';
+import { weightKernel } from './weight-type.ts';
 
 export interface MatmulView {
   M: number;
@@ -14,6 +15,10 @@ export interface MatmulView {
   aOff?: number;
   bOff?: number;
   cOff?: number;
+  /** row stride of C (defaults to N); larger when writing a column slice */
+  cSm?: number;
+  /** scales the product (not the bias) */
+  alpha?: number;
 }
 
 const SKINNY_MAX_ROWS = 8;
@@ -34,15 +39,12 @@ export function matmul(
   if (opts.accumulate) constants.ACCUMULATE = 1;
   if (skinny) constants.ROWS = rows;
   rt.dispatch({
-    kernel: {
-      shader: 'matmul',
-      entry: skinny ? 'skinny' : 'tiled',
-      constants,
-      aliases: { WT: b.dtype === 'f16' ? 'f16' : 'f32' },
-      enables: b.dtype === 'f16' ? ['f16'] : [],
-    },
+    kernel: weightKernel('matmul', skinny ? 'skinny' : 'tiled', b, constants),
     buffers: [a, b, opts.bias ?? rt.placeholder, c],
-    params: params([v.M, v.N, v.K, 0, v.aSm, v.aSk, v.bSn, v.bSk, v.aOff ?? 0, v.bOff ?? 0, v.cOff ?? 0, 0]),
+    params: params(
+      [v.M, v.N, v.K, 0, v.aSm, v.aSk, v.bSn, v.bSk, v.aOff ?? 0, v.bOff ?? 0, v.cOff ?? 0, v.cSm ?? v.N],
+      [v.alpha ?? 1],
+    ),
     workgroups: skinny ? grid1d(rt, Math.ceil(v.N / 4)) : [Math.ceil(v.N / 64), Math.ceil(v.M / 64)],
   });
 }

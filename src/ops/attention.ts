@@ -1,0 +1,45 @@
+// Causal GQA attention over a KV cache: launchers over shaders/attention.wgsl.
+import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
+import { params } from './grid.ts';
+
+export interface AttentionShape {
+  rows: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** positions per cache slot */
+  maxLen: number;
+}
+
+function attnParams(s: AttentionShape): ArrayBuffer {
+  const qkvStride = (s.heads + 2 * s.kvHeads) * s.headDim;
+  return params([s.rows, s.heads, s.kvHeads, s.headDim, s.maxLen, qkvStride], [1 / Math.sqrt(s.headDim), 0]);
+}
+
+/**
+ * Writes each row's k, v into its cache slot, then attends. `out` is [rows, heads·hd]; `lse` [rows, heads]
+ * keeps each softmax's log-normaliser for the backward pass.
+ */
+export function attention(
+  rt: GpuRuntime,
+  s: AttentionShape,
+  qkv: Tensor,
+  slots: Tensor,
+  positions: Tensor,
+  cacheK: Tensor,
+  cacheV: Tensor,
+  out: Tensor,
+  lse: Tensor,
+): void {
+  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
+  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
+  const p = attnParams(s);
+  const buffers = [qkv, slots, positions, cacheK, cacheV, out, lse];
+  rt.dispatch({
+    kernel: { shader: 'attention', entry: 'store_kv' },
+    buffers: [qkv, slots, positions, cacheK, cacheV, null, null],
+    params: p,
+    workgroups: [Math.ceil((s.kvHeads * s.headDim) / 64), s.rows],
+  });
+  rt.dispatch({ kernel: { shader: 'attention', entry: 'forward' }, buffers, params: p, workgroups: [s.heads, s.rows] });
+}
