@@ -147,7 +147,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   red_f[t] = cs;
   workgroupBarrier();
   if (t == 0u) {
-    let goal = uniform01(p.row_off + row) * mass;
+    let goal = uniform01(row) * mass; // stream (seed, row, step): independent of the batch size
     var acc = 0.0;
     var pick = argmax;
     var found = false;

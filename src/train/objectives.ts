@@ -1,0 +1,132 @@
+// The training objectives as plain functions of per-token log-probabilities: the loss, its gradient with
+// respect to each log-prob (what the GPU backward starts from), and the metrics the live panel shows.
+// The model's gradient is then dL/dθ = Σ_t dL/dlogp_t · dlogp_t/dθ.
+
+export type LossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
+export type ScaleRewards = 'group' | 'batch' | 'none';
+
+export interface GrpoSettings {
+  lossType: LossType;
+  epsilonLow: number;
+  epsilonHigh: number;
+  beta: number;
+  /** verl clamps the k3 estimate to ±10; TRL does not */
+  klClamp: number | null;
+  /** dr_grpo's denominator: B · maxCompletionLength */
+  maxCompletionLength: number;
+  /** dapo's denominator: completion tokens of the whole generation batch (defaults to this batch's) */
+  generationBatchTokens?: number;
+}
+
+/** One sequence's completion tokens as seen by the objective. */
+export interface TokenSeq {
+  logprobs: ArrayLike<number>; // current policy, logits / T
+  oldLogprobs?: ArrayLike<number>; // sampling policy; absent = on-policy (old = current, detached)
+  refLogprobs?: ArrayLike<number>; // reference policy, needed when β ≠ 0
+  advantage: number;
+}
+
+export interface ObjectiveResult {
+  loss: number;
+  /** dL/dlogp per token, same layout as the inputs */
+  dlogp: Float64Array[];
+  metrics: { kl: number; clipFraction: number; tokens: number };
+}
+
+/** Group-normalised advantages: (r − mean_group) / (std + eps), unbiased std; all-equal groups get 0. */
+export function groupAdvantages(rewards: number[], groupSize: number, scale: ScaleRewards, eps: number): number[] {
+  if (rewards.length % groupSize !== 0) throw new Error(`${rewards.length} rewards do not split into groups of ${groupSize}`);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = (xs: number[]) => {
+    if (xs.length < 2) return 0;
+    const m = mean(xs);
+    return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+  };
+  const batchStd = std(rewards);
+  const out: number[] = [];
+  for (let g = 0; g < rewards.length; g += groupSize) {
+    const group = rewards.slice(g, g + groupSize);
+    const m = mean(group);
+    const allEqual = group.every((r) => r === group[0]);
+    const s = scale === 'group' ? std(group) : scale === 'batch' ? batchStd : null;
+    for (const r of group) out.push(allEqual ? 0 : s === null ? r - m : (r - m) / (s + eps));
+  }
+  return out;
+}
+
+/** Per-sequence token weights implementing each loss_type's aggregation. */
+function tokenWeights(seqs: TokenSeq[], s: GrpoSettings): number[] {
+  const lengths = seqs.map((q) => q.logprobs.length);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  switch (s.lossType) {
+    case 'grpo':
+      return lengths.map((n) => (n > 0 ? 1 / (seqs.length * n) : 0));
+    case 'bnpo':
+      return lengths.map(() => (total > 0 ? 1 / total : 0));
+    case 'dr_grpo':
+      return lengths.map(() => 1 / (seqs.length * s.maxCompletionLength));
+    case 'dapo': {
+      const denom = s.generationBatchTokens ?? total;
+      return lengths.map(() => (denom > 0 ? 1 / denom : 0));
+    }
+  }
+}
+
+/** GRPO: clipped surrogate with ε_low / ε_high, plus β · k3 KL to the reference policy. */
+export function grpoObjective(seqs: TokenSeq[], s: GrpoSettings): ObjectiveResult {
+  const weights = tokenWeights(seqs, s);
+  let loss = 0;
+  let klSum = 0;
+  let clipped = 0;
+  let tokens = 0;
+  const dlogp = seqs.map((q, i) => {
+    const d = new Float64Array(q.logprobs.length);
+    if (s.beta !== 0 && !q.refLogprobs) throw new Error('β ≠ 0 needs reference log-probs');
+    for (let t = 0; t < q.logprobs.length; t++) {
+      const lp = q.logprobs[t];
+      const old = q.oldLogprobs ? q.oldLogprobs[t] : lp;
+      const ratio = Math.exp(lp - old);
+      const A = q.advantage;
+      const unclipped = -A * ratio;
+      const clippedRatio = Math.min(Math.max(ratio, 1 - s.epsilonLow), 1 + s.epsilonHigh);
+      const clippedTerm = -A * clippedRatio;
+      // max(unclipped, clipped): the gradient flows through the unclipped branch unless the clip is active.
+      const useUnclipped = unclipped >= clippedTerm;
+      let lt = useUnclipped ? unclipped : clippedTerm;
+      let g = useUnclipped || clippedRatio === ratio ? -A * ratio : 0;
+      if (!useUnclipped) clipped++;
+      if (s.beta !== 0) {
+        const delta = q.refLogprobs![t] - lp;
+        let kl = Math.exp(delta) - delta - 1;
+        let dkl = 1 - Math.exp(delta); // d kl / d logp
+        if (s.klClamp !== null && Math.abs(kl) > s.klClamp) {
+          kl = Math.sign(kl) * s.klClamp;
+          dkl = 0;
+        }
+        lt += s.beta * kl;
+        g += s.beta * dkl;
+        klSum += kl;
+      }
+      loss += weights[i] * lt;
+      d[t] = weights[i] * g;
+      tokens++;
+    }
+    return d;
+  });
+  return { loss, dlogp, metrics: { kl: tokens ? klSum / tokens : 0, clipFraction: tokens ? clipped / tokens : 0, tokens } };
+}
+
+/** SFT: token-mean cross-entropy over every completion token of the batch. */
+export function sftObjective(logprobs: ArrayLike<number>[]): ObjectiveResult {
+  const tokens = logprobs.reduce((n, l) => n + l.length, 0);
+  let loss = 0;
+  const dlogp = logprobs.map((l) => {
+    const d = new Float64Array(l.length);
+    for (let t = 0; t < l.length; t++) {
+      loss -= l[t] / tokens;
+      d[t] = -1 / tokens;
+    }
+    return d;
+  });
+  return { loss, dlogp, metrics: { kl: 0, clipFraction: 0, tokens } };
+}
