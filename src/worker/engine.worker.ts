@@ -1,0 +1,85 @@
+// The engine Worker: owns the GPU runtime and answers the typed requests of protocol.ts. Running here
+// keeps long GPU readbacks and host-side work (tokenising, sampling, rewards) off the UI thread.
+import { GpuRuntime } from '../gpu/runtime.ts';
+import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/device.ts';
+import { bundledShaderSource } from '../gpu/shaders-bundled.ts';
+import { runSelftest } from './selftest.ts';
+import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, WorkerMessage } from './protocol.ts';
+
+// tsconfig mixes the DOM and WebWorker libs, so `self` is typed as a Window; this file runs as a Worker.
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+function post(msg: WorkerMessage): void {
+  scope.postMessage(msg);
+}
+
+let rt: GpuRuntime | null = null;
+
+function runtime(): GpuRuntime {
+  if (!rt) throw new EngineFailure('not-initialized', 'the GPU is not initialised: send init first');
+  return rt;
+}
+
+class EngineFailure extends Error {
+  constructor(readonly code: EngineError['code'], message: string) {
+    super(message);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+interface CallContext {
+  /** Posts a notice tied to the current request (streamed progress). */
+  notify(notice: DistributiveOmit<EngineNotice, 'kind' | 'id'>): void;
+}
+
+type Handlers = { [K in CallName]: (args: EngineCalls[K]['args'], ctx: CallContext) => Promise<EngineCalls[K]['result']> };
+
+const handlers: Handlers = {
+  async init() {
+    if (rt && !rt.lost) return rt.info;
+    if (!navigator.gpu) {
+      throw new EngineFailure(
+        'no-webgpu',
+        'WebGPU is not available in this browser (navigator.gpu is missing in the Worker).',
+      );
+    }
+    const created = await GpuRuntime.create(navigator.gpu, bundledShaderSource);
+    created.onLost((e) => {
+      if (rt === created) rt = null;
+      post({ kind: 'notice', type: 'device-lost', id: null, error: { code: 'device-lost', message: e.message } });
+    });
+    rt = created;
+    return created.info;
+  },
+
+  async selftest(_args, ctx) {
+    return runSelftest(runtime(), (c) => ctx.notify({ type: 'selftest-case', case: c }));
+  },
+};
+
+async function handle<K extends CallName>(req: Extract<EngineRequest, { type: K }>): Promise<void> {
+  const ctx: CallContext = { notify: (n) => post({ ...n, kind: 'notice', id: req.id } as EngineNotice) };
+  const handler = handlers[req.type] as Handlers[K];
+  try {
+    const result = await handler(req.args, ctx);
+    post({ kind: 'reply', id: req.id, type: req.type, result } as WorkerMessage);
+  } catch (e) {
+    post({ kind: 'failure', id: req.id, error: toEngineError(e) });
+  }
+}
+
+function toEngineError(e: unknown): EngineError {
+  if (e instanceof EngineFailure) return { code: e.code, message: e.message };
+  if (e instanceof GpuDeviceLostError) return { code: 'device-lost', message: e.message };
+  // acquireDevice throws this for a missing navigator.gpu too, but init checks that first.
+  if (e instanceof GpuUnavailableError) return { code: 'no-adapter', message: e.message };
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+// One call at a time, in arrival order: they share one device and one command encoder.
+let queue: Promise<void> = Promise.resolve();
+
+scope.onmessage = (ev: MessageEvent<EngineRequest>) => {
+  queue = queue.then(() => handle(ev.data));
+};
