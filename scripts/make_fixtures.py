@@ -1,6 +1,7 @@
 """Reference fixtures for the Qwen2 engine, from an independent plain-PyTorch Qwen2ForCausalLM forward.
 
-Writes tiny random models in Hugging Face layout (config.json + model.safetensors) plus expected logits:
+Writes tiny random models in Hugging Face layout (config.json + model.safetensors) plus expected logits,
+and for some of them training batches with PyTorch autograd gradients (tests/fixtures/grads/):
 
     /usr/bin/python3 scripts/make_fixtures.py                  # tests/fixtures/models/<name>/
     /usr/bin/python3 scripts/make_fixtures.py --shape qwen2.5-0.5b --out DIR [--dtype bf16|f16]
@@ -223,14 +224,87 @@ def write_model(out_dir, cfg, params, ids):
         f.write("\n")
 
 
-def write_gradient_fixture(out_dir, cfg, params, ids):
-    """Reserved for backward-pass fixtures (added later by the training engineer).
+GRADS_DIR = os.path.join(os.path.dirname(FIXTURES_DIR), "grads")
 
-    Contract: `params` are the stored weights (bf16/f16/f32 tensors) and forward() is differentiable, so
-    d(loss)/d(param) comes from float32 leaves: leaves = {n: t.float().requires_grad_()}, loss from
-    forward(leaves, cfg, ids), loss.backward(), then write_safetensors(out_dir/"grads.safetensors", ...).
-    Nothing is written yet.
-    """
+# (model fixture, case name, batch settings). Sequences are drawn per case from a seeded generator.
+GRADIENT_CASES = [
+    ("gqa-untied-f32", "sft", dict(objective="sft", temperature=1.0)),
+    ("gqa-untied-f32", "grpo", dict(objective="grpo", temperature=0.7, loss_type="grpo", epsilon_low=0.2,
+                                    epsilon_high=0.28, beta=0.04, max_completion_length=6, old=True)),
+    ("gqa-untied-f32", "dr-grpo-onpolicy", dict(objective="grpo", temperature=1.0, loss_type="dr_grpo",
+                                                epsilon_low=0.2, epsilon_high=0.2, beta=0.0,
+                                                max_completion_length=6, old=False)),
+    ("gqa-tied-bf16", "grpo-bnpo", dict(objective="grpo", temperature=0.7, loss_type="bnpo", epsilon_low=0.2,
+                                        epsilon_high=0.2, beta=0.1, max_completion_length=6, old=True)),
+]
+
+
+def completion_logprobs(params, cfg, prompt, completion, temperature):
+    """log softmax(logits / T) of each completion token, predicted from the position before it."""
+    logits = forward(params, cfg, prompt + completion) / temperature
+    lp = torch.log_softmax(logits, dim=-1)
+    P = len(prompt)
+    rows = lp[P - 1: P - 1 + len(completion)]
+    return rows.gather(1, torch.tensor(completion).unsqueeze(1)).squeeze(1)
+
+
+def objective_loss(leaves, cfg, batch):
+    """The batch objective exactly as the grads command defines it (see src/train/objectives.ts)."""
+    T = batch["temperature"]
+    seqs = batch["sequences"]
+    lps = [completion_logprobs(leaves, cfg, s["prompt_ids"], s["completion_ids"], T) for s in seqs]
+    if batch["objective"] == "sft":
+        return -torch.cat(lps).sum() / sum(len(s["completion_ids"]) for s in seqs)
+    per_token = []
+    for s, lp in zip(seqs, lps):
+        old = torch.tensor(s["old_logprobs"]) if "old_logprobs" in s else lp.detach()
+        ratio = torch.exp(lp - old)
+        A = s["advantage"]
+        clipped = torch.clamp(ratio, 1 - batch["epsilon_low"], 1 + batch["epsilon_high"])
+        loss = torch.maximum(-A * ratio, -A * clipped)
+        if batch["beta"] != 0:
+            delta = torch.tensor(s["ref_logprobs"]) - lp
+            loss = loss + batch["beta"] * (torch.exp(delta) - delta - 1)
+        per_token.append(loss)
+    B = len(seqs)
+    kind = batch["loss_type"]
+    if kind == "grpo":
+        return sum(l.sum() / len(l) for l in per_token) / B
+    if kind in ("bnpo", "dapo"):
+        return torch.cat(per_token).sum() / sum(len(l) for l in per_token)
+    if kind == "dr_grpo":
+        return torch.cat(per_token).sum() / (B * batch["max_completion_length"])
+    raise ValueError(kind)
+
+
+def write_gradient_fixture(name, case, settings, cfg, params, seed):
+    """batch.json in the grads command's format, and the PyTorch autograd gradients of every parameter
+    (Hugging Face names, F32) with the loss in the header's metadata."""
+    gen = torch.Generator().manual_seed(seed)
+    V = cfg["vocab_size"]
+    rand_ids = lambda n: torch.randint(0, V, (n,), generator=gen).tolist()
+    shapes = [(4, 5), (6, 3), (3, 6)] if settings["objective"] == "grpo" else [(5, 4), (3, 6)]
+    batch = {k: v for k, v in settings.items() if k != "old"}
+    batch["sequences"] = []
+    for i, (P, C) in enumerate(shapes):
+        s = {"prompt_ids": rand_ids(P), "completion_ids": rand_ids(C)}
+        if settings["objective"] == "grpo":
+            s["advantage"] = [1.2, -0.7, 0.4][i]
+            with torch.no_grad():
+                cur = completion_logprobs(params, cfg, s["prompt_ids"], s["completion_ids"], settings["temperature"])
+            if settings["old"]:  # some ratios land outside the clip range
+                s["old_logprobs"] = [round7(v) for v in (cur + 0.3 * torch.randn(C, generator=gen)).tolist()]
+            if settings["beta"] != 0:
+                s["ref_logprobs"] = [round7(v) for v in (cur + 0.2 * torch.randn(C, generator=gen)).tolist()]
+        batch["sequences"].append(s)
+    leaves = {n: t.float().clone().requires_grad_() for n, t in params.items()}
+    loss = objective_loss(leaves, cfg, batch)
+    loss.backward()
+    out_dir = os.path.join(GRADS_DIR, f"{name}-{case}")
+    os.makedirs(out_dir, exist_ok=True)
+    write_json(os.path.join(out_dir, "batch.json"), batch)
+    grads = {n: leaves[n].grad.float() for n in params}
+    write_safetensors(os.path.join(out_dir, "grads.safetensors"), grads, {"loss": repr(loss.item())})
 
 
 def make_fixtures():
@@ -239,14 +313,18 @@ def make_fixtures():
         params = random_params(cfg, dtype, torch.Generator().manual_seed(seed))
         out_dir = os.path.join(FIXTURES_DIR, name)
         write_model(out_dir, cfg, params, FIXTURE_IDS)
-        write_gradient_fixture(out_dir, cfg, params, FIXTURE_IDS)
         size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
         print(f"{name}: {size / 1024:.1f} KiB")
+        for i, (model, case, settings) in enumerate(GRADIENT_CASES):
+            if model == name:
+                write_gradient_fixture(name, case, settings, cfg, params, 100 + i)
+                print(f"  gradients: {name}-{case}")
 
 
 def make_benchmark_model(out_dir, dtype):
     """Qwen2.5-0.5B shapes with random weights; expected logits for 4 tokens (each row is 151936 wide)."""
-    if os.path.abspath(out_dir).startswith(os.path.abspath(FIXTURES_DIR)):
+    fixtures = os.path.abspath(os.path.join(FIXTURES_DIR, ".."))
+    if os.path.commonpath([os.path.abspath(out_dir), fixtures]) == fixtures:
         raise SystemExit("refusing to write a ~1 GB benchmark model into tests/fixtures")
     cfg = make_config(QWEN25_05B, dtype)
     params = random_params(cfg, dtype, torch.Generator().manual_seed(0), std=0.02)

@@ -270,6 +270,7 @@ export class GpuRuntime {
     this.encoderNow();
     this.endPass();
     this.encoder!.clearBuffer(t.buffer, 0, t.byteLength);
+    this.pendingDispatches++;
   }
 
   /** Records a buffer-to-buffer copy in order with dispatches. */

@@ -162,15 +162,16 @@ export function parseSafetensors(
   return { metadata: header.metadata, tensors };
 }
 
-// Typed views need aligned offsets; fall back to a copy when a writer did not align the data.
+// Typed views need aligned offsets; fall back to a copy when the data is not aligned.
+// (new Uint8Array(bytes) copies; bytes.slice() would not for a Node Buffer.)
 function view16(bytes: Uint8Array): Uint16Array {
   if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
-  return new Uint16Array(bytes.slice().buffer);
+  return new Uint16Array(new Uint8Array(bytes).buffer);
 }
 
 function view32(bytes: Uint8Array): Float32Array {
   if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  return new Float32Array(bytes.slice().buffer);
+  return new Float32Array(new Uint8Array(bytes).buffer);
 }
 
 function requireFloat(t: TensorView): void {
@@ -194,9 +195,14 @@ export function toFloat32(t: TensorView): Float32Array {
 export function toF16Bits(t: TensorView): Uint16Array {
   requireFloat(t);
   if (t.dtype === 'F16') return view16(t.bytes);
-  const src = toFloat32(t);
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]);
+  const out = new Uint16Array(t.bytes.length / DTYPE_BYTES[t.dtype]);
+  if (t.dtype === 'F32') {
+    const src = view32(t.bytes);
+    for (let i = 0; i < out.length; i++) out[i] = f32ToF16Bits(src[i]);
+  } else {
+    const src = view16(t.bytes); // BF16, converted element by element: no f32 copy of a 136M-row embedding
+    for (let i = 0; i < out.length; i++) out[i] = f32ToF16Bits(bf16BitsToF32(src[i]));
+  }
   return out;
 }
 

@@ -119,7 +119,7 @@ function httpSource(label: string, urlOf: (file: string) => string, cache: Cache
       const save = store
         ? async (bytes: Uint8Array) => {
             const headers = { 'content-length': String(bytes.length) };
-            await store.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+            await store.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers })); // never shared memory
           }
         : undefined;
       return { size: contentLength(res), stream: res.body, save };
