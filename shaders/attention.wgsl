@@ -97,3 +97,160 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
   }
   if (t == 0u) { lse[r * p.heads + h] = m + log(l); }
 }
+
+// ---- backward (flash-style: probabilities recomputed from the saved log-sum-exp) ----------------------
+// With P = exp(s − lse), s = scale·q·k:  dP_j = dout·v_j,  δ = Σ_j P_j dP_j = dout·out,
+// dS_j = P_j (dP_j − δ),  dq = scale Σ_j dS_j k_j,  dk_j = scale Σ_q dS_j q,  dv_j = Σ_q P_j dout_q.
+// dq reads keys from the cache (so a cached prompt prefix is attended but gets no gradient); dk/dv are
+// computed per key written by this batch, by looping over the query rows that see it. That loop assumes
+// the rows of one slot are contiguous and in increasing position order (as training batches are laid
+// out): the queries seeing row w's key are rows w, w+1, … while they stay in w's slot.
+// Bindings (all three entries): qkv, slots, positions, cache_k, cache_v, out, lse, dout, stats, dqkv, pb.
+
+@group(0) @binding(7) var<storage, read> dout: array<f32>;           // [rows, H·hd]
+@group(0) @binding(8) var<storage, read_write> stats: array<f32>;    // [rows, H, 2]: lse, δ
+@group(0) @binding(9) var<storage, read_write> dqkv: array<f32>;     // [rows, (H + 2·KVH)·hd]
+@group(0) @binding(10) var<uniform> pb: Params;
+
+fn kv_base(r: u32, pos: u32) -> u32 {
+  return (slots[r] * pb.max_len + pos) * pb.kv_heads * pb.head_dim;
+}
+
+// One thread per (row, head): δ = dout·out, stored beside lse so the other entries bind one buffer.
+@compute @workgroup_size(64)
+fn backward_delta(@builtin(global_invocation_id) id: vec3u) {
+  let i = id.x;
+  if (i >= pb.rows * pb.heads) { return; }
+  let base = i * pb.head_dim;
+  var d = 0.0;
+  for (var k = 0u; k < pb.head_dim; k++) { d = fma(dout[base + k], out[base + k], d); }
+  stats[2u * i] = lse[i];
+  stats[2u * i + 1u] = d;
+}
+
+var<workgroup> do_sh: array<f32, MAX_HEAD_DIM>;
+var<workgroup> k_sh: array<f32, MAX_HEAD_DIM>;
+var<workgroup> v_sh: array<f32, MAX_HEAD_DIM>;
+var<workgroup> ds_sh: array<f32, WG>;
+
+// dq: one workgroup per (row, head), keys in chunks of 64 (one per thread), like the forward.
+@compute @workgroup_size(64)
+fn backward_dq(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let r = wg.y;
+  let h = wg.x;
+  let hd = pb.head_dim;
+  let kvh = h / (pb.heads / pb.kv_heads);
+  let q_base = r * pb.qkv_stride + h * hd;
+  let o_base = (r * pb.heads + h) * hd;
+  for (var d = t; d < hd; d += WG) {
+    q_sh[d] = qkv[q_base + d] * pb.scale;
+    do_sh[d] = dout[o_base + d];
+  }
+  workgroupBarrier();
+  let l = stats[2u * (r * pb.heads + h)];
+  let delta = stats[2u * (r * pb.heads + h) + 1u];
+  let last = positions[r];
+  var acc = vec4f(0.0);
+  for (var c0 = 0u; c0 <= last; c0 += WG) {
+    let j = c0 + t;
+    var ds = 0.0;
+    if (j <= last) {
+      let kb = kv_base(r, j) + kvh * hd;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < hd; d++) {
+        s = fma(q_sh[d], cache_k[kb + d], s);
+        dp = fma(do_sh[d], cache_v[kb + d], dp);
+      }
+      ds = exp(s - l) * (dp - delta);
+    }
+    ds_sh[t] = ds;
+    workgroupBarrier();
+    let n = min(WG, last + 1u - c0);
+    for (var i = 0u; i < n; i++) {
+      let w = ds_sh[i];
+      let kb = kv_base(r, c0 + i) + kvh * hd;
+      for (var k = 0u; k < 4u; k++) {
+        let d = t + k * WG;
+        if (d < hd) { acc[k] = fma(w, cache_k[kb + d], acc[k]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var k = 0u; k < 4u; k++) {
+    let d = t + k * WG;
+    if (d < hd) { dqkv[q_base + d] = acc[k] * pb.scale; }
+  }
+}
+
+var<workgroup> p_sh: array<f32, WG>;
+
+// dk, dv: one workgroup per (writer row w, kv head); query rows in chunks of 64 (one per thread), and
+// for each chunk every query head sharing this kv head (GQA sums over the group).
+@compute @workgroup_size(64)
+fn backward_dkv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let w = wg.y;
+  let kvh = wg.x;
+  let hd = pb.head_dim;
+  let group = pb.heads / pb.kv_heads;
+  let slot = slots[w];
+  let pos = positions[w];
+  let kb = kv_base(w, pos) + kvh * hd;
+  for (var d = t; d < hd; d += WG) {
+    k_sh[d] = cache_k[kb + d];
+    v_sh[d] = cache_v[kb + d];
+  }
+  workgroupBarrier();
+  var dk = vec4f(0.0);
+  var dv = vec4f(0.0);
+  for (var c0 = w; c0 < pb.rows && slots[c0] == slot; c0 += WG) {
+    let rq = c0 + t;
+    let valid = rq < pb.rows && slots[rq] == slot;
+    let n = min(WG, pb.rows - c0);
+    for (var g = 0u; g < group; g++) {
+      let h = kvh * group + g;
+      var pj = 0.0;
+      var ds = 0.0;
+      if (valid) {
+        let qb = rq * pb.qkv_stride + h * hd;
+        let ob = (rq * pb.heads + h) * hd;
+        var s = 0.0;
+        var dp = 0.0;
+        for (var d = 0u; d < hd; d++) {
+          s = fma(qkv[qb + d], k_sh[d], s);
+          dp = fma(dout[ob + d], v_sh[d], dp);
+        }
+        let si = 2u * (rq * pb.heads + h);
+        pj = exp(s * pb.scale - stats[si]);
+        ds = pj * (dp - stats[si + 1u]);
+      }
+      p_sh[t] = pj;
+      ds_sh[t] = ds;
+      workgroupBarrier();
+      for (var i = 0u; i < n; i++) {
+        let a = p_sh[i];
+        let b = ds_sh[i];
+        if (a == 0.0 && b == 0.0) { continue; } // rows of another slot (or underflowed): nothing to add
+        let qb = (c0 + i) * pb.qkv_stride + h * hd;
+        let ob = ((c0 + i) * pb.heads + h) * hd;
+        for (var k = 0u; k < 4u; k++) {
+          let d = t + k * WG;
+          if (d < hd) {
+            dv[k] = fma(a, dout[ob + d], dv[k]);
+            dk[k] = fma(b, qkv[qb + d], dk[k]);
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+  let kcol = w * pb.qkv_stride + pb.heads * hd + kvh * hd;
+  let vcol = kcol + pb.kv_heads * hd;
+  for (var k = 0u; k < 4u; k++) {
+    let d = t + k * WG;
+    if (d < hd) {
+      dqkv[kcol + d] = dk[k] * pb.scale;
+      dqkv[vcol + d] = dv[k];
+    }
+  }
+}

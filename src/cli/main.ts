@@ -2,8 +2,13 @@
 import type { CliCommand } from './command.ts';
 import { UsageError } from './args.ts';
 import { info } from './commands/info.ts';
+import { score } from './commands/score.ts';
+import { bfclCheck } from './commands/bfcl-check.ts';
+import { logits } from './commands/logits.ts';
+import { generate } from './commands/generate.ts';
+import { grads } from './commands/grads.ts';
 
-const COMMANDS: CliCommand[] = [info];
+const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck];
 
 function help(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}\n  ${''.padEnd(12)} usage: ${c.usage}`);

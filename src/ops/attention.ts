@@ -43,3 +43,39 @@ export function attention(
   });
   rt.dispatch({ kernel: { shader: 'attention', entry: 'forward' }, buffers, params: p, workgroups: [s.heads, s.rows] });
 }
+
+/**
+ * Backward of `attention` (RoPE'd qkv in, so the caller applies rope with `inverse` to dqkv's q and k
+ * parts afterwards). Writes every column of dqkv [rows, (H + 2·KVH)·hd]: dq from the cache keys, and dk/dv
+ * of the key/value each row stored, summed over the queries (and GQA heads) that attended to it.
+ * Assumes the rows of one slot are contiguous and in increasing position order; cache entries this batch
+ * did not write (a cached prefix) are attended but receive no gradient.
+ */
+export function attentionBackward(
+  rt: GpuRuntime,
+  s: AttentionShape,
+  qkv: Tensor,
+  slots: Tensor,
+  positions: Tensor,
+  cacheK: Tensor,
+  cacheV: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  dout: Tensor,
+  dqkv: Tensor,
+): void {
+  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
+  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
+  const p = attnParams(s);
+  const stats = rt.empty([s.rows, s.heads, 2], 'f32', 'attn.stats');
+  rt.dispatch({
+    kernel: { shader: 'attention', entry: 'backward_delta' },
+    buffers: [null, null, null, null, null, out, lse, dout, stats, null],
+    params: p,
+    workgroups: [Math.ceil((s.rows * s.heads) / 64)],
+  });
+  const buffers = [qkv, slots, positions, cacheK, cacheV, null, null, dout, stats, dqkv];
+  rt.dispatch({ kernel: { shader: 'attention', entry: 'backward_dq' }, buffers, params: p, workgroups: [s.heads, s.rows] });
+  rt.dispatch({ kernel: { shader: 'attention', entry: 'backward_dkv' }, buffers, params: p, workgroups: [s.kvHeads, s.rows] });
+  stats.release(); // reusable after the submit that runs these dispatches
+}

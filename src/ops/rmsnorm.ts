@@ -12,3 +12,35 @@ export function rmsnorm(rt: GpuRuntime, x: Tensor, w: Tensor, y: Tensor, rstd: T
     workgroups: grid1d(rt, rows),
   });
 }
+
+/**
+ * Backward of rmsnorm from the saved rstd: dx = (or += with accumulate, for a residual stream) the input
+ * gradient; dw += the weight gradient summed over rows (pass null for a frozen weight).
+ */
+export function rmsnormBackward(
+  rt: GpuRuntime,
+  x: Tensor,
+  w: Tensor,
+  rstd: Tensor,
+  dy: Tensor,
+  dx: Tensor,
+  dw: Tensor | null,
+  rows: number,
+  accumulate = false,
+): void {
+  const p = params([rows, w.size]);
+  rt.dispatch({
+    kernel: weightKernel('rmsnorm', 'backward', w, accumulate ? { ACCUMULATE: 1 } : undefined),
+    buffers: [x, w, rstd, dy, dx, null],
+    params: p,
+    workgroups: grid1d(rt, rows),
+  });
+  if (dw) {
+    rt.dispatch({
+      kernel: weightKernel('rmsnorm', 'backward_weight', w),
+      buffers: [x, null, rstd, dy, null, dw],
+      params: p,
+      workgroups: [Math.ceil(w.size / 32)],
+    });
+  }
+}

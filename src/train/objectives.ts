@@ -16,6 +16,12 @@ export interface GrpoSettings {
   maxCompletionLength: number;
   /** dapo's denominator: completion tokens of the whole generation batch (defaults to this batch's) */
   generationBatchTokens?: number;
+  /**
+   * The optimiser batch these sequences belong to, when they are one micro-batch of it: aggregation
+   * weights then use the whole batch's sequence and token counts, so micro-batch losses and gradients
+   * simply add up. Defaults to the sequences passed.
+   */
+  batch?: { sequences: number; tokens: number };
 }
 
 /** One sequence's completion tokens as seen by the objective. */
@@ -57,14 +63,15 @@ export function groupAdvantages(rewards: number[], groupSize: number, scale: Sca
 /** Per-sequence token weights implementing each loss_type's aggregation. */
 function tokenWeights(seqs: TokenSeq[], s: GrpoSettings): number[] {
   const lengths = seqs.map((q) => q.logprobs.length);
-  const total = lengths.reduce((a, b) => a + b, 0);
+  const B = s.batch?.sequences ?? seqs.length;
+  const total = s.batch?.tokens ?? lengths.reduce((a, b) => a + b, 0);
   switch (s.lossType) {
     case 'grpo':
-      return lengths.map((n) => (n > 0 ? 1 / (seqs.length * n) : 0));
+      return lengths.map((n) => (n > 0 ? 1 / (B * n) : 0));
     case 'bnpo':
       return lengths.map(() => (total > 0 ? 1 / total : 0));
     case 'dr_grpo':
-      return lengths.map(() => 1 / (seqs.length * s.maxCompletionLength));
+      return lengths.map(() => 1 / (B * s.maxCompletionLength));
     case 'dapo': {
       const denom = s.generationBatchTokens ?? total;
       return lengths.map(() => (denom > 0 ? 1 / denom : 0));
@@ -116,9 +123,9 @@ export function grpoObjective(seqs: TokenSeq[], s: GrpoSettings): ObjectiveResul
   return { loss, dlogp, metrics: { kl: tokens ? klSum / tokens : 0, clipFraction: tokens ? clipped / tokens : 0, tokens } };
 }
 
-/** SFT: token-mean cross-entropy over every completion token of the batch. */
-export function sftObjective(logprobs: ArrayLike<number>[]): ObjectiveResult {
-  const tokens = logprobs.reduce((n, l) => n + l.length, 0);
+/** SFT: token-mean cross-entropy over every completion token of the batch (`batchTokens` when micro-batched). */
+export function sftObjective(logprobs: ArrayLike<number>[], batchTokens?: number): ObjectiveResult {
+  const tokens = batchTokens ?? logprobs.reduce((n, l) => n + l.length, 0);
   let loss = 0;
   const dlogp = logprobs.map((l) => {
     const d = new Float64Array(l.length);

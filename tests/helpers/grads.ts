@@ -1,0 +1,36 @@
+// Gradient-check helpers: central finite differences of f64 scalar functions, and a scale-relative error.
+
+/** ∂f/∂x[i] by central differences (step h) for each i of `indices` (default: every coordinate). */
+export function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-5, indices?: readonly number[]): Float64Array {
+  const at = Float64Array.from(x);
+  const idx = indices ?? Array.from({ length: at.length }, (_, i) => i);
+  const g = new Float64Array(idx.length);
+  idx.forEach((i, k) => {
+    const x0 = at[i];
+    at[i] = x0 + h;
+    const up = f(at);
+    at[i] = x0 - h;
+    const down = f(at);
+    at[i] = x0;
+    g[k] = (up - down) / (2 * h);
+  });
+  return g;
+}
+
+/** max |a − b| divided by max |b|: the error relative to the gradient's own scale. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
