@@ -355,11 +355,16 @@ export class Qwen2Model {
     return { rows, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, maxLen: cache.maxLen };
   }
 
-  /** Returns the weights and rope tables to the pool (a tied LM head is the embedding: released once). */
+  /**
+   * Returns the weights, rope tables and the backward's ones vector to the pool (a tied LM head is the
+   * embedding: released once). LoRA adapters belong to whoever attached them.
+   */
   release(): void {
     const w = this.weights;
     const tensors = new Set([w.embed, w.norm, w.lmHead, this.ropeCos, this.ropeSin, ...w.layers.flatMap((l) => Object.values(l))]);
     for (const t of tensors) t.release();
+    this.ones?.release();
+    this.ones = null;
   }
 
   /** logits[r, :] for `count` rows of hidden starting at row `first`: [count, V]. */

@@ -2,10 +2,15 @@
 import { useState } from 'react';
 import type { GpuInfo } from '../gpu/device.ts';
 import type { EngineError } from '../worker/protocol.ts';
+import { formatBytes } from './format.ts';
+import { PlaygroundPanel } from './Playground.tsx';
 import { useStudio } from './store.ts';
 
-// One entry per panel. Playground, Training (GRPO) and Benchmarks join this list as they land.
-const TABS = [{ id: 'gpu', label: 'GPU', Panel: GpuPanel }] as const;
+// One entry per panel. Training (GRPO) and Benchmarks join this list as they land.
+const TABS = [
+  { id: 'gpu', label: 'GPU', Panel: GpuPanel },
+  { id: 'playground', label: 'Playground', Panel: PlaygroundPanel },
+] as const;
 
 type TabId = (typeof TABS)[number]['id'];
 
@@ -42,12 +47,12 @@ export function App() {
   );
 }
 
-const BADGE_ERROR: Record<EngineError['code'], string> = {
+// The GPU's own failures; anything else reads as an engine error.
+const BADGE_ERROR: Partial<Record<EngineError['code'], string>> = {
   'no-webgpu': 'no WebGPU',
   'no-adapter': 'no GPU adapter',
   'device-lost': 'GPU lost',
   'not-initialized': 'GPU not ready',
-  internal: 'engine error',
 };
 
 function GpuBadge() {
@@ -57,7 +62,7 @@ function GpuBadge() {
       ? ['ok', `${gpu.info.vendor || 'GPU'} · ${gpu.info.architecture || gpu.info.description || 'ready'}`]
       : gpu.status === 'connecting'
         ? ['busy', 'connecting to GPU…']
-        : ['bad', BADGE_ERROR[gpu.error.code]];
+        : ['bad', BADGE_ERROR[gpu.error.code] ?? 'engine error'];
   return (
     <span className={`badge ${cls}`} data-testid="gpu-status" data-status={gpu.status}>
       {text}
@@ -145,14 +150,7 @@ function formatLimit(name: string, v: number | undefined): string {
   if (v === undefined) return '—';
   const n = v.toLocaleString('en-US');
   if (!/Size$/.test(name) || v < 1024) return n;
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let x = v;
-  let u = 0;
-  while (x >= 1024 && u < units.length - 1) {
-    x /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(x) ? x : x.toFixed(1)} ${units[u]} (${n})`;
+  return `${formatBytes(v)} (${n})`;
 }
 
 function SelftestCard() {

@@ -4,6 +4,7 @@ import { GpuRuntime } from '../gpu/runtime.ts';
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/device.ts';
 import { bundledShaderSource } from '../gpu/shaders-bundled.ts';
 import { runSelftest } from './selftest.ts';
+import { NoModelError, Playground } from './playground.ts';
 import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, WorkerMessage } from './protocol.ts';
 
 // tsconfig mixes the DOM and WebWorker libs, so `self` is typed as a Window; this file runs as a Worker.
@@ -14,6 +15,9 @@ function post(msg: WorkerMessage): void {
 }
 
 let rt: GpuRuntime | null = null;
+const playground = new Playground();
+/** The running loadModel's abort switch, for cancelLoad. */
+let loadAbort: AbortController | null = null;
 
 function runtime(): GpuRuntime {
   if (!rt) throw new EngineFailure('not-initialized', 'the GPU is not initialised: send init first');
@@ -47,6 +51,7 @@ const handlers: Handlers = {
     const created = await GpuRuntime.create(navigator.gpu, bundledShaderSource);
     created.onLost((e) => {
       if (rt === created) rt = null;
+      playground.forget();
       post({ kind: 'notice', type: 'device-lost', id: null, error: { code: 'device-lost', message: e.message } });
     });
     rt = created;
@@ -55,6 +60,39 @@ const handlers: Handlers = {
 
   async selftest(_args, ctx) {
     return runSelftest(runtime(), (c) => ctx.notify({ type: 'selftest-case', case: c }));
+  },
+
+  async loadModel({ source }, ctx) {
+    const abort = new AbortController();
+    loadAbort = abort;
+    try {
+      return await playground.load(runtime(), source, {
+        signal: abort.signal,
+        onProgress: (p) => ctx.notify({ type: 'load-progress', ...p }),
+        onUnload: () => ctx.notify({ type: 'model-unloaded' }),
+      });
+    } catch (e) {
+      if (abort.signal.aborted) throw new EngineFailure('cancelled', 'model load cancelled');
+      throw e;
+    } finally {
+      if (loadAbort === abort) loadAbort = null;
+    }
+  },
+
+  async cancelLoad() {
+    loadAbort?.abort();
+    return { cancelled: loadAbort !== null };
+  },
+
+  async generate(args, ctx) {
+    return playground.generate(runtime(), args, {
+      onStart: (promptTokens) => ctx.notify({ type: 'generate-start', promptTokens }),
+      onStep: (step, completions) => ctx.notify({ type: 'generate-step', step, completions }),
+    });
+  },
+
+  async stopGenerate() {
+    return { stopping: playground.stop() };
   },
 };
 
@@ -71,15 +109,19 @@ async function handle<K extends CallName>(req: Extract<EngineRequest, { type: K 
 
 function toEngineError(e: unknown): EngineError {
   if (e instanceof EngineFailure) return { code: e.code, message: e.message };
+  if (e instanceof NoModelError) return { code: 'no-model', message: e.message };
   if (e instanceof GpuDeviceLostError) return { code: 'device-lost', message: e.message };
   // acquireDevice throws this for a missing navigator.gpu too, but init checks that first.
   if (e instanceof GpuUnavailableError) return { code: 'no-adapter', message: e.message };
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
 }
 
-// One call at a time, in arrival order: they share one device and one command encoder.
+// One call at a time, in arrival order: they share one device and one command encoder. Cancel and stop
+// only flip a switch the running call checks, so they skip the queue (behind it they would come too late).
 let queue: Promise<void> = Promise.resolve();
+const IMMEDIATE: ReadonlySet<CallName> = new Set(['cancelLoad', 'stopGenerate']);
 
 scope.onmessage = (ev: MessageEvent<EngineRequest>) => {
-  queue = queue.then(() => handle(ev.data));
+  if (IMMEDIATE.has(ev.data.type)) void handle(ev.data);
+  else queue = queue.then(() => handle(ev.data));
 };

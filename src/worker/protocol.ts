@@ -9,6 +9,11 @@
 // entry to EngineNotices, post it from the handler with ctx.notify, and subscribe with engine.onNotice.
 
 import type { GpuInfo } from '../gpu/device.ts';
+import type { DType } from '../gpu/runtime.ts';
+import type { LoadProgress } from '../model/source.ts';
+import type { SamplingParams } from '../ops/sample.ts';
+
+export type { LoadProgress, SamplingParams };
 
 // ---- payloads --------------------------------------------------------------------------------------
 
@@ -32,11 +37,64 @@ export interface SelftestReport {
   ms: number;
 }
 
+/** Where the playground's model comes from; a picked folder arrives as its File objects. */
+export type ModelSourceSpec = { kind: 'embedded' } | { kind: 'hub'; repo: string } | { kind: 'files'; files: File[] };
+
+export interface ModelInfo {
+  /** the source's label: "embedded tiny model", a repo id, a folder name */
+  label: string;
+  params: number;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  vocab: number;
+  /** the longest prompt + completion this instance runs (rope tables) */
+  maxPositions: number;
+  /** element type of the weight matrices on the GPU */
+  weightDtype: DType;
+  /** what the runtime holds on the GPU once the weights are up (rt.bytesHeld) */
+  gpuBytes: number;
+  loadMs: number;
+}
+
+export interface GenerateArgs {
+  question: string;
+  /** names from the example tool set (src/worker/prompt.ts) */
+  tools: string[];
+  n: number;
+  maxNewTokens: number;
+  sampling: SamplingParams;
+}
+
+export interface Completion {
+  /** decoded with special tokens kept, so the raw view shows exactly what was sampled */
+  text: string;
+  tokens: number;
+  /** ended by an eos token */
+  finished: boolean;
+}
+
+export interface GenerateReport {
+  completions: Completion[];
+  promptTokens: number;
+  /** stopGenerate ended it early */
+  stopped: boolean;
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokensPerSec: number;
+  decodeTokensPerSec: number;
+  /** GPU bytes held after the run: weights, KV cache, scratch */
+  gpuBytes: number;
+}
+
 export type EngineErrorCode =
   | 'no-webgpu' // navigator.gpu is missing: old browser, flag off, or not a secure context
   | 'no-adapter' // WebGPU exists but no adapter (blocklisted GPU, no driver, flag needed on Linux)
   | 'device-lost' // the device went away; init again to recover
   | 'not-initialized' // a call that needs the GPU came before init
+  | 'no-model' // generate came before a model was loaded
+  | 'cancelled' // cancelLoad aborted the load
   | 'internal'; // anything else, with its message
 
 export interface EngineError {
@@ -51,6 +109,14 @@ export interface EngineCalls {
   init: { args: Record<string, never>; result: GpuInfo };
   /** Matmul on ragged shapes against the CPU reference; streams a 'selftest-case' notice per case. */
   selftest: { args: Record<string, never>; result: SelftestReport };
+  /** Download/read, validate and upload a model, replacing the current one; streams 'load-progress'. */
+  loadModel: { args: { source: ModelSourceSpec }; result: ModelInfo };
+  /** Aborts the running loadModel (which then fails with 'cancelled'). Skips the queue. */
+  cancelLoad: { args: Record<string, never>; result: { cancelled: boolean } };
+  /** G sampled completions of the playground prompt; streams 'generate-start' then 'generate-step'. */
+  generate: { args: GenerateArgs; result: GenerateReport };
+  /** Ends the running generate after its current step (it resolves with what it has). Skips the queue. */
+  stopGenerate: { args: Record<string, never>; result: { stopping: boolean } };
 }
 
 export type CallName = keyof EngineCalls;
@@ -62,6 +128,13 @@ export type EngineRequest = { [K in CallName]: { id: number; type: K; args: Engi
 export interface EngineNotices {
   'selftest-case': { case: SelftestCase };
   'device-lost': { error: EngineError };
+  'load-progress': LoadProgress;
+  /** The previous model's GPU memory was freed (a new one is about to go up). */
+  'model-unloaded': Record<never, never>;
+  /** The prompt is tokenised; prefill starts. */
+  'generate-start': { promptTokens: number };
+  /** Throttled: the decoded completions so far (the reply carries the final ones). */
+  'generate-step': { step: number; completions: Completion[] };
 }
 
 export type NoticeName = keyof EngineNotices;

@@ -1,0 +1,151 @@
+// The playground's engine side: one model at a time (weights, tokenizer, generator) and G sampled
+// completions of a question, decoded as they grow. Runs in the Worker; knows nothing of the page.
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { Generator } from '../model/generate.ts';
+import { instantiateModel } from '../model/instantiate.ts';
+import type { Qwen2Model } from '../model/model.ts';
+import { embeddedSource, filesSource, hubSource, loadModel, ModelLoadError, type LoadOptions, type ModelSource } from '../model/source.ts';
+import { loadTokenizer, qwen25Tokenizer, type QwenTokenizer } from '../model/tokenizer.ts';
+import { playgroundPrompt } from './prompt.ts';
+import type { Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
+
+// Decoding every sequence on every step costs more than the step itself for a tiny model, and the page
+// cannot show more than a few updates a second anyway; downloads report every 64 KiB chunk.
+const NOTICE_MS = 100;
+
+export class NoModelError extends Error {}
+
+interface Loaded {
+  model: Qwen2Model;
+  generator: Generator;
+  tokenizer: QwenTokenizer;
+}
+
+export interface LoadHooks extends LoadOptions {
+  /** Called when the previous model's GPU memory is given back. */
+  onUnload(): void;
+}
+
+export interface GenerateHooks {
+  onStart(promptTokens: number): void;
+  onStep(step: number, completions: Completion[]): void;
+}
+
+export class Playground {
+  private current: Loaded | null = null;
+  private running = false;
+  private stopRequested = false;
+
+  /** Reads and validates the model first; the old one is replaced only once the new one has arrived. */
+  async load(rt: GpuRuntime, spec: ModelSourceSpec, hooks: LoadHooks): Promise<ModelInfo> {
+    const t0 = performance.now();
+    const onProgress = hooks.onProgress && throttle(NOTICE_MS, hooks.onProgress, (p) => p.loaded === p.total);
+    const loaded = await loadModel(sourceOf(spec), { signal: hooks.signal, onProgress });
+    const tokenizer = loaded.tokenizerJson
+      ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig)
+      : await qwen25Tokenizer();
+    if (tokenizer.vocabSize > loaded.config.vocabSize) {
+      throw new ModelLoadError(`${loaded.source}: the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${loaded.config.vocabSize}`);
+    }
+    hooks.signal?.throwIfAborted();
+    if (this.current) {
+      this.unload(rt);
+      hooks.onUnload();
+    }
+    const model = instantiateModel(rt, loaded);
+    this.current = { model, generator: new Generator(model), tokenizer };
+    const c = loaded.config;
+    let params = 0;
+    for (const t of loaded.tensors.values()) params += t.shape.reduce((a, b) => a * b, 1);
+    return {
+      label: loaded.source,
+      params,
+      layers: c.numLayers,
+      hidden: c.hiddenSize,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      vocab: c.vocabSize,
+      maxPositions: model.maxPositions,
+      weightDtype: model.weights.embed.dtype,
+      gpuBytes: rt.bytesHeld,
+      loadMs: performance.now() - t0,
+    };
+  }
+
+  async generate(rt: GpuRuntime, args: GenerateArgs, hooks: GenerateHooks): Promise<GenerateReport> {
+    const cur = this.current;
+    if (!cur || cur.model.rt !== rt) throw new NoModelError('no model loaded: load one first');
+    const { tokenizer, generator } = cur;
+    const prompt = playgroundPrompt(args.question, args.tools);
+    const ids = tokenizer.encode(prompt);
+    hooks.onStart(ids.length);
+
+    const snapshot = (tokens: number[][], done: boolean[]): Completion[] =>
+      tokens.map((t, g) => ({ text: tokenizer.decode(t), tokens: t.length, finished: done[g] }));
+    const notifyStep = throttle(NOTICE_MS, (s: { step: number; tokens: number[][]; done: boolean[] }) =>
+      hooks.onStep(s.step, snapshot(s.tokens, s.done)),
+    );
+    this.running = true;
+    this.stopRequested = false;
+    const result = await generator
+      .generate(ids, {
+        n: args.n,
+        maxNewTokens: args.maxNewTokens,
+        sampling: args.sampling,
+        eosIds: tokenizer.eosIds,
+        shouldStop: () => this.stopRequested,
+        onStep: (step, tokens, done) => notifyStep({ step, tokens, done }),
+      })
+      .finally(() => (this.running = false));
+    return {
+      completions: snapshot(result.tokens, result.finished),
+      promptTokens: ids.length,
+      stopped: this.stopRequested,
+      prefillMs: result.prefillMs,
+      decodeMs: result.decodeMs,
+      prefillTokensPerSec: result.prefillTokensPerSec,
+      decodeTokensPerSec: result.decodeTokensPerSec,
+      gpuBytes: rt.bytesHeld,
+    };
+  }
+
+  /** Asks a running generate to end after its current step; false when none runs. */
+  stop(): boolean {
+    if (this.running) this.stopRequested = true;
+    return this.running;
+  }
+
+  /** After a device loss the weights are gone with the device: drop them without touching the GPU. */
+  forget(): void {
+    this.current = null;
+  }
+
+  private unload(rt: GpuRuntime): void {
+    this.current?.generator.release();
+    this.current?.model.release();
+    this.current = null;
+    rt.pool.trim(); // the pool keeps released buffers for reuse; give them back to the driver
+  }
+}
+
+/** fn at most once per `ms`, except for values `always` lets through (a file's last chunk). */
+function throttle<T>(ms: number, fn: (x: T) => void, always: (x: T) => boolean = () => false): (x: T) => void {
+  let last = -Infinity;
+  return (x) => {
+    const now = performance.now();
+    if (now - last < ms && !always(x)) return;
+    last = now;
+    fn(x);
+  };
+}
+
+function sourceOf(spec: ModelSourceSpec): ModelSource {
+  switch (spec.kind) {
+    case 'embedded':
+      return embeddedSource();
+    case 'hub':
+      return hubSource(spec.repo.trim());
+    case 'files':
+      return filesSource(spec.files);
+  }
+}
