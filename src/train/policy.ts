@@ -37,7 +37,8 @@ export interface HfSlice {
 }
 
 const SITE_OF: Record<LoraTarget, LinearSite> = { q: 'qkv', k: 'qkv', v: 'qkv', o: 'o', gate: 'gateUp', up: 'gateUp', down: 'down' };
-const PEFT_MODULE: Record<LoraTarget, string> = {
+/** Hugging Face module path of each LoRA target inside a layer. */
+export const PEFT_MODULE: Record<LoraTarget, string> = {
   q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj',
   gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj',
 };

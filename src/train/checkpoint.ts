@@ -1,0 +1,115 @@
+// Checkpoints and exports. A checkpoint is one safetensors file holding every trainable tensor with its
+// AdamW moments, and in its metadata the trainer state and config: enough to continue bit for bit.
+// Exports continue elsewhere: LoRA in PEFT's layout, or merged weights in Hugging Face layout.
+
+import type { LoadedModel } from '../model/source.ts';
+import { parseSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../model/safetensors.ts';
+import { PEFT_MODULE, type LoraTarget, type Policy } from './policy.ts';
+import type { TrainerState } from './trainer.ts';
+
+export interface CheckpointMeta {
+  format: 'tool-n1-studio-checkpoint';
+  version: 1;
+  state: TrainerState;
+  /** whatever configuration the caller wants restored with it (JSON) */
+  config: unknown;
+  mode: 'full' | 'lora';
+}
+
+export async function saveCheckpoint(policy: Policy, state: TrainerState, config: unknown): Promise<Uint8Array> {
+  const rt = policy.rt;
+  const tensors: WritableTensor[] = [];
+  for (const p of policy.params) {
+    for (const [suffix, t] of [['', p.param], ['.adam_m', p.m], ['.adam_v', p.v]] as const) {
+      tensors.push({ name: `${p.name}${suffix}`, dtype: 'F32', shape: [...t.shape], data: (await rt.read(t)) as Float32Array });
+    }
+  }
+  const meta: CheckpointMeta = { format: 'tool-n1-studio-checkpoint', version: 1, state, config, mode: policy.settings.mode };
+  return writeSafetensors(tensors, { checkpoint: JSON.stringify(meta) });
+}
+
+export function readCheckpointMeta(bytes: Uint8Array, where: string): CheckpointMeta {
+  const { metadata } = parseSafetensors(bytes, where);
+  const raw = metadata.checkpoint;
+  if (!raw) throw new Error(`${where}: not a Tool-N1 Studio checkpoint (no "checkpoint" metadata)`);
+  const meta = JSON.parse(raw) as CheckpointMeta;
+  if (meta.format !== 'tool-n1-studio-checkpoint' || meta.version !== 1) throw new Error(`${where}: unsupported checkpoint format`);
+  return meta;
+}
+
+/** Writes a checkpoint's tensors into a policy built with the same model and settings; returns its metadata. */
+export function restoreCheckpoint(policy: Policy, bytes: Uint8Array, where: string): CheckpointMeta {
+  const meta = readCheckpointMeta(bytes, where);
+  if (meta.mode !== policy.settings.mode) throw new Error(`${where}: a ${meta.mode} checkpoint cannot resume a ${policy.settings.mode} run`);
+  const { tensors } = parseSafetensors(bytes, where);
+  for (const p of policy.params) {
+    for (const [suffix, t] of [['', p.param], ['.adam_m', p.m], ['.adam_v', p.v]] as const) {
+      const view = tensors.get(`${p.name}${suffix}`);
+      if (!view) throw new Error(`${where}: tensor ${p.name}${suffix} missing`);
+      if (view.shape.join() !== t.shape.join()) throw new Error(`${where}: ${p.name}${suffix} has shape [${view.shape}], the policy needs [${t.shape}]`);
+      policy.rt.write(t, toFloat32(view));
+    }
+  }
+  return meta;
+}
+
+/** PEFT's adapter_model.safetensors + adapter_config.json for a LoRA policy. */
+export async function exportPeft(policy: Policy, baseModel: string): Promise<{ adapter: Uint8Array; config: string }> {
+  const lora = policy.settings.lora;
+  if (policy.settings.mode !== 'lora' || !lora) throw new Error('PEFT export needs a LoRA policy');
+  const tensors: WritableTensor[] = [];
+  for (const p of policy.params) tensors.push({ name: p.name, dtype: 'F32', shape: [...p.param.shape], data: (await policy.rt.read(p.param)) as Float32Array });
+  const config = {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: baseModel,
+    r: lora.rank,
+    lora_alpha: lora.alpha,
+    lora_dropout: 0,
+    bias: 'none',
+    fan_in_fan_out: false,
+    use_rslora: false,
+    target_modules: lora.targets.map((t) => PEFT_MODULE[t].split('.')[1]),
+    inference_mode: true,
+  };
+  return { adapter: writeSafetensors(tensors, { format: 'pt' }), config: JSON.stringify(config, null, 2) };
+}
+
+/**
+ * Merged weights in Hugging Face layout (F32): the trained tensors for full fine-tuning, or base + scale·B·A
+ * for LoRA. Untouched tensors come from the loaded checkpoint.
+ */
+export async function exportMerged(policy: Policy, base: LoadedModel): Promise<Uint8Array> {
+  const rt = policy.rt;
+  const out = new Map<string, Float32Array>();
+  for (const [name, view] of base.tensors) out.set(name, toFloat32(view).slice());
+  if (policy.settings.mode === 'full') {
+    for (const p of policy.params) {
+      const all = (await rt.read(p.param)) as Float32Array;
+      const cols = p.param.shape.length === 2 ? p.param.shape[1] : 1;
+      for (const s of policy.hfSlices.get(p.name)!) out.set(s.hfName, all.slice(s.rowStart * cols, (s.rowStart + s.rows) * cols));
+    }
+  } else {
+    for (const [l, layer] of (policy.model.adapters ?? []).entries()) {
+      for (const adapters of Object.values(layer)) {
+        for (const a of adapters) {
+          const name = `model.layers.${l}.${PEFT_MODULE[a.target as LoraTarget]}.weight`;
+          const W = out.get(name)!;
+          const A = (await rt.read(a.A)) as Float32Array;
+          const B = (await rt.read(a.B)) as Float32Array;
+          const [rank, inW] = a.A.shape;
+          const outRows = a.B.shape[0];
+          for (let o = 0; o < outRows; o++) {
+            for (let r = 0; r < rank; r++) {
+              const b = a.scale * B[o * rank + r];
+              if (b === 0) continue;
+              for (let i = 0; i < inW; i++) W[o * inW + i] += b * A[r * inW + i];
+            }
+          }
+        }
+      }
+    }
+  }
+  return writeSafetensors([...out].map(([name, data]) => ({ name, dtype: 'F32', shape: base.tensors.get(name)!.shape, data })), { format: 'pt' });
+}
+

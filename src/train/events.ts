@@ -1,0 +1,41 @@
+// What a training run reports, in order: per-sample rollouts, per-step metrics, evaluations, logs.
+// The CLI writes them as JSON Lines; the Worker forwards them to the studio's live panel.
+
+export type TrainEvent =
+  | {
+      type: 'sample';
+      step: number;
+      prompt: number;
+      index: number;
+      exampleId: string;
+      text: string;
+      reward: number;
+      signals: Record<string, boolean | number>;
+      advantage: number;
+      tokens: number;
+    }
+  | {
+      type: 'step';
+      step: number;
+      rewardMean: number;
+      rewardStd: number;
+      /** share of completions with the format signal (think tags), NaN when the task has none */
+      formatRate: number;
+      loss: number;
+      kl: number;
+      clipFraction: number;
+      entropy: number;
+      gradNorm: number;
+      lr: number;
+      /** optimisation passes skipped for a non-finite loss or gradient */
+      skipped: number;
+      completionLength: number;
+      tokensPerSec: number;
+      rolloutMs: number;
+      scoringMs: number;
+      updateMs: number;
+    }
+  | { type: 'eval'; step: number; meanReward: number; examples: number }
+  | { type: 'checkpoint'; step: number; where: string; bytes: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'done'; step: number; stopped: boolean };

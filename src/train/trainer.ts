@@ -1,0 +1,274 @@
+// The GRPO trainer: roll out G completions per prompt with the batched engine, score them, normalise
+// advantages per group, then μ optimisation passes of micro-batched forward/backward/AdamW. It emits
+// events as it goes and checkpoints its whole state. Runs unchanged in a Web Worker and in Node.
+
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { Generator } from '../model/generate.ts';
+import type { Qwen2Model } from '../model/model.ts';
+import { Rng } from '../util/random.ts';
+import { groupAdvantages, type GrpoSettings, type ScaleRewards } from './objectives.ts';
+import type { Policy } from './policy.ts';
+import { accumulateGradients, sequenceLogprobs, type TrainSequence } from './step.ts';
+import { learningRate, type LrSchedule } from './schedule.ts';
+import { optimizerStep } from '../ops/optim.ts';
+import type { TrainEvent } from './events.ts';
+
+/** A prompt the policy answers; the task knows how to score an answer to it. */
+export interface RlExample {
+  id: string;
+  promptIds: number[];
+}
+
+export interface RewardOutcome {
+  reward: number;
+  /** named sub-signals for the live panel (format found, JSON parsed, names match, ...) */
+  signals: Record<string, boolean | number>;
+}
+
+export interface RlTask<E extends RlExample = RlExample> {
+  train: E[];
+  heldout: E[];
+  reward(completion: string, example: E): RewardOutcome;
+  decode(ids: number[]): string;
+  eosIds: number[];
+  /** signal counted as "format rate" in step metrics, if any */
+  formatSignal?: string;
+}
+
+export interface GrpoConfig {
+  steps: number;
+  promptsPerStep: number;
+  groupSize: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  /** optimisation passes over each rollout batch (μ) */
+  iterations: number;
+  microBatch: number;
+  schedule: LrSchedule;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  objective: Omit<GrpoSettings, 'batch' | 'generationBatchTokens'>;
+  scaleRewards: ScaleRewards;
+  advantageEps: number;
+  evalEvery: number;
+  evalSize: number;
+  checkpointEvery: number;
+  seed: number;
+}
+
+/** The paper's settings (verl), scaled to what fits a browser: see README "GRPO settings". */
+export const PAPER_GRPO: GrpoConfig = {
+  steps: 100,
+  promptsPerStep: 8,
+  groupSize: 5,
+  maxNewTokens: 256,
+  temperature: 0.7,
+  topP: 1,
+  topK: 0,
+  iterations: 1,
+  microBatch: 4,
+  schedule: { kind: 'constant', lr: 1e-6 },
+  beta1: 0.9,
+  beta2: 0.999,
+  weightDecay: 0.01,
+  maxGradNorm: 1,
+  objective: { lossType: 'bnpo', epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0.001, klClamp: 10, maxCompletionLength: 256 },
+  scaleRewards: 'group',
+  advantageEps: 1e-6,
+  evalEvery: 10,
+  evalSize: 32,
+  checkpointEvery: 10,
+  seed: 0,
+};
+
+/** Everything needed to continue a run exactly: the optimiser's step count and the data RNG. */
+export interface TrainerState {
+  step: number;
+  optimizerSteps: number;
+  rngState: number;
+}
+
+export interface Rollout {
+  example: RlExample;
+  completions: number[][];
+  texts: string[];
+  rewards: RewardOutcome[];
+}
+
+export class GrpoTrainer<E extends RlExample> {
+  state: TrainerState;
+  private rng: Rng;
+  private stopRequested = false;
+  private generator: Generator;
+
+  constructor(
+    readonly rt: GpuRuntime,
+    readonly policy: Policy,
+    readonly task: RlTask<E>,
+    readonly config: GrpoConfig,
+    readonly emit: (e: TrainEvent) => void,
+    /** frozen copy of the starting weights (full fine-tuning with β ≠ 0); LoRA uses adapters-off */
+    readonly reference: Qwen2Model | null = null,
+    state?: TrainerState,
+  ) {
+    this.state = state ?? { step: 0, optimizerSteps: 0, rngState: config.seed >>> 0 };
+    this.rng = new Rng(this.state.rngState);
+    this.generator = new Generator(policy.model);
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Runs until config.steps or a stop request; `onCheckpoint` persists state (awaited). */
+  async run(onCheckpoint?: () => Promise<void>): Promise<void> {
+    const c = this.config;
+    while (this.state.step < c.steps && !this.stopRequested) {
+      await this.trainStep();
+      const step = this.state.step;
+      if (c.evalEvery > 0 && step % c.evalEvery === 0) await this.evaluate();
+      if (onCheckpoint && c.checkpointEvery > 0 && (step % c.checkpointEvery === 0 || step === c.steps)) await onCheckpoint();
+    }
+    if (this.stopRequested && onCheckpoint) await onCheckpoint();
+    this.emit({ type: 'done', step: this.state.step, stopped: this.stopRequested });
+  }
+
+  /** One GRPO step: rollout → scoring → advantages → μ × (gradients → AdamW). */
+  async trainStep(): Promise<void> {
+    const c = this.config;
+    const step = this.state.step;
+    const t0 = performance.now();
+    const examples = Array.from({ length: c.promptsPerStep }, () => this.rng.pick(this.task.train));
+    this.state.rngState = this.rng.state;
+    const rollouts: Rollout[] = [];
+    let generated = 0;
+    for (let i = 0; i < examples.length; i++) {
+      const out = await this.generator.generate(examples[i].promptIds, {
+        n: c.groupSize,
+        maxNewTokens: c.maxNewTokens,
+        eosIds: this.task.eosIds,
+        sampling: { temperature: c.temperature, topP: c.topP, topK: c.topK, seed: sampleSeed(c.seed, step, i) },
+      });
+      generated += out.tokens.reduce((n, t) => n + t.length, 0);
+      rollouts.push({ example: examples[i], completions: out.tokens, texts: [], rewards: [] });
+    }
+    const t1 = performance.now();
+    for (const r of rollouts) {
+      r.texts = r.completions.map((ids) => this.task.decode(ids));
+      r.rewards = r.texts.map((text) => this.task.reward(text, r.example as E));
+    }
+    const rewards = rollouts.flatMap((r) => r.rewards.map((o) => o.reward));
+    const advantages = groupAdvantages(rewards, c.groupSize, c.scaleRewards, c.advantageEps);
+    const seqs: TrainSequence[] = rollouts.flatMap((r, i) =>
+      r.completions.map((ids, g) => ({ promptIds: r.example.promptIds, completionIds: ids, advantage: advantages[i * c.groupSize + g] })),
+    );
+    const t2 = performance.now();
+    const update = await this.update(seqs.filter((s) => s.completionIds.length > 0));
+    const t3 = performance.now();
+
+    rollouts.forEach((r, i) =>
+      r.completions.forEach((ids, g) =>
+        this.emit({
+          type: 'sample', step, prompt: i, index: g, exampleId: r.example.id, text: r.texts[g],
+          reward: r.rewards[g].reward, signals: r.rewards[g].signals, advantage: advantages[i * c.groupSize + g], tokens: ids.length,
+        }),
+      ),
+    );
+    const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+    const std = Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / rewards.length);
+    const fmt = this.task.formatSignal;
+    const formatRate = fmt ? rollouts.flatMap((r) => r.rewards).filter((o) => o.signals[fmt]).length / rewards.length : NaN;
+    this.state.step++;
+    this.emit({
+      type: 'step', step: this.state.step, rewardMean: mean, rewardStd: std, formatRate, ...update,
+      completionLength: generated / rewards.length, tokensPerSec: (generated / (t3 - t0)) * 1000,
+      rolloutMs: t1 - t0, scoringMs: t2 - t1, updateMs: t3 - t2,
+    });
+  }
+
+  /** μ passes of gradients + AdamW over one rollout batch; non-finite losses or norms skip the pass. */
+  private async update(seqs: TrainSequence[]) {
+    const c = this.config;
+    const { model } = this.policy;
+    const metrics = { loss: 0, kl: 0, clipFraction: 0, entropy: 0, gradNorm: 0, lr: 0, skipped: 0 };
+    if (seqs.length === 0) return metrics;
+    const tokens = seqs.reduce((n, s) => n + s.completionIds.length, 0);
+    if (c.objective.beta !== 0) {
+      const ref = await this.referenceLogprobs(seqs);
+      seqs.forEach((s, i) => (s.refLogprobs = Array.from(ref[i])));
+    }
+    if (c.iterations > 1) {
+      const old = await sequenceLogprobs(model, seqs, c.temperature, c.microBatch);
+      seqs.forEach((s, i) => (s.oldLogprobs = Array.from(old[i])));
+    }
+    for (let pass = 0; pass < c.iterations && !this.stopRequested; pass++) {
+      this.policy.zeroGrads();
+      const r = await accumulateGradients(model, this.policy.grads, seqs, {
+        kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens },
+      }, c.temperature, c.microBatch);
+      const lr = learningRate(c.schedule, this.state.optimizerSteps);
+      let norm = NaN;
+      if (Number.isFinite(r.loss)) {
+        optimizerStep(this.rt, this.policy.params, this.policy.norm, {
+          lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.maxGradNorm,
+        }, this.state.optimizerSteps + 1);
+        norm = (await this.rt.read(this.policy.norm, 0, 1))[0];
+      }
+      if (Number.isFinite(norm)) {
+        this.state.optimizerSteps++;
+      } else {
+        // AdamW left weights and moments untouched (it checks the norm on the GPU); say so and go on.
+        metrics.skipped++;
+        this.emit({ type: 'log', level: 'warn', message: `step ${this.state.step + 1}: loss ${r.loss}, gradient norm ${norm}: update skipped, weights unchanged` });
+      }
+      Object.assign(metrics, { loss: r.loss, kl: r.kl, clipFraction: r.clipFraction, entropy: r.entropy, gradNorm: norm, lr });
+    }
+    return metrics;
+  }
+
+  private async referenceLogprobs(seqs: TrainSequence[]): Promise<Float32Array[]> {
+    const c = this.config;
+    const model = this.policy.model;
+    if (this.reference) return sequenceLogprobs(this.reference, seqs, c.temperature, c.microBatch);
+    if (!model.adapters) throw new Error('β ≠ 0 with full fine-tuning needs a reference model');
+    model.adaptersOn = false;
+    try {
+      return await sequenceLogprobs(model, seqs, c.temperature, c.microBatch);
+    } finally {
+      model.adaptersOn = true;
+    }
+  }
+
+  /** Greedy decoding on the held-out prompts; mean reward (= accuracy for the binary reward). */
+  async evaluate(): Promise<number> {
+    const c = this.config;
+    const examples = this.task.heldout.slice(0, c.evalSize);
+    let total = 0;
+    for (const ex of examples) {
+      const out = await this.generator.generate(ex.promptIds, {
+        n: 1, maxNewTokens: c.maxNewTokens, eosIds: this.task.eosIds, sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
+      });
+      total += this.task.reward(this.task.decode(out.tokens[0]), ex as E).reward;
+    }
+    const score = examples.length ? total / examples.length : NaN;
+    this.emit({ type: 'eval', step: this.state.step, meanReward: score, examples: examples.length });
+    return score;
+  }
+
+  release(): void {
+    this.generator.release();
+  }
+}
+
+/** Sampling seed for prompt i of a step: a run is reproducible from (seed, config). */
+function sampleSeed(seed: number, step: number, prompt: number): number {
+  return new Rng((seed ^ Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(prompt + 1, 0x85ebca6b)) >>> 0).nextU32();
+}
