@@ -66,6 +66,11 @@ describe('KV cache and batching', () => {
     expect(new Set(a.tokens.map((t) => t.join(','))).size).toBeGreaterThan(1);
     const batchedGreedy = await gen.generate(prompt, { n: 3, maxNewTokens: 6, eosIds: [], sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } });
     for (const t of batchedGreedy.tokens) expect(t).toEqual(greedy.tokens[0]);
+    // Several prompts decoded together give what each gives alone (greedy).
+    const other = [7, 2, 9];
+    const otherAlone = await gen.generate(other, { n: 1, maxNewTokens: 6, eosIds: [], sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } });
+    const both = await gen.generateBatch([prompt, other], { n: 2, maxNewTokens: 6, eosIds: [], sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } });
+    expect(both.tokens).toEqual([greedy.tokens[0], greedy.tokens[0], otherAlone.tokens[0], otherAlone.tokens[0]]);
     // Sampled log-probs agree with the full forward's log-softmax(logits / T).
     const seqA = [...prompt, ...a.tokens[2]];
     const fullA = await gen.allLogits(seqA);

@@ -1,5 +1,5 @@
-// Batched generation: prefill the prompt once, fork its cache into G slots, decode the G sequences
-// together. Sampling happens on the GPU; each step reads back only the G sampled ids.
+// Batched generation: prefill each prompt once, fork its cache into its n slots, decode every sequence
+// together. Sampling happens on the GPU; each step reads back only the sampled ids.
 
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { KvCache, Qwen2Model, ScratchActivations, type RowBatch } from './model.ts';
@@ -66,77 +66,94 @@ export class Generator {
     b.positions.release();
   }
 
-  async generate(prompt: number[], opts: GenerateOptions): Promise<GenerateResult> {
+  /** n continuations of one prompt (a GRPO group). */
+  generate(prompt: number[], opts: GenerateOptions): Promise<GenerateResult> {
+    return this.generateBatch([prompt], opts);
+  }
+
+  /**
+   * n continuations of each prompt, all decoded together. Sequence p·n + g continues prompt p; every
+   * prompt is prefilled once (all in one forward), and its cache slot forked into its n sequences.
+   */
+  async generateBatch(prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
     const { rt, model } = this;
     const V = model.config.vocabSize;
-    const G = opts.n;
-    const T = prompt.length;
-    if (T === 0) throw new Error('generate: empty prompt');
-    if (G < 1) throw new Error('generate: n must be at least 1');
-    const maxLen = T + opts.maxNewTokens;
-    if (maxLen > model.maxPositions) {
-      throw new Error(`generate: prompt ${T} + ${opts.maxNewTokens} new tokens exceeds the model's ${model.maxPositions} positions`);
+    const n = opts.n;
+    const P = prompts.length;
+    const S = P * n; // sequences
+    if (P === 0) throw new Error('generate: no prompts');
+    if (n < 1) throw new Error('generate: n must be at least 1');
+    const lengths = prompts.map((p) => p.length);
+    const longest = Math.max(...lengths);
+    if (Math.min(...lengths) === 0) throw new Error('generate: empty prompt');
+    if (longest + opts.maxNewTokens > model.maxPositions) {
+      throw new Error(`generate: prompt ${longest} + ${opts.maxNewTokens} new tokens exceeds the model's ${model.maxPositions} positions`);
     }
-    for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`generate: token id ${id} outside the vocabulary (0..${V - 1})`);
-    const cache = this.ensureCache(G, maxLen);
+    for (const p of prompts) for (const id of p) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`generate: token id ${id} outside the vocabulary (0..${V - 1})`);
+    const cache = this.ensureCache(S, longest + opts.maxNewTokens);
 
-    // Prefill slot 0 with the prompt; logits of the last position only.
+    // Prefill: prompt p into slot p·n; logits of its last position into row p·n, replicated to its n rows.
     const t0 = performance.now();
-    const pre = this.rows(prompt, Array(T).fill(0), prompt.map((_, i) => i));
+    const pre = this.rows(prompts.flat(), prompts.flatMap((p, i) => p.map(() => i * n)), prompts.flatMap((p) => p.map((_, j) => j)));
     const hidden = model.forward(pre, cache, this.acts);
-    const logits = rt.empty([G, V], 'f32', 'logits');
-    model.logits(hidden, T - 1, 1, logits);
-    replicateWithin(rt, logits, 0, V, V, V, G - 1);
-    cache.forkFirstSlot(G - 1, T);
+    const logits = rt.empty([S, V], 'f32', 'logits');
+    let row = 0;
+    prompts.forEach((p, i) => {
+      row += p.length;
+      model.logits(hidden, row - 1, 1, logits, i * n);
+      replicateWithin(rt, logits, i * n * V, V, (i * n + 1) * V, V, n - 1);
+      cache.forkSlot(i * n, n - 1, p.length);
+    });
     this.releaseRows(pre);
 
-    // Every sampled id lands in history[step·G + g]; the step's G-slice feeds the next forward.
-    const history = rt.empty([opts.maxNewTokens * G], 'u32', 'history');
-    const logprobHistory = rt.empty([opts.maxNewTokens * G], 'f32', 'logprob-history');
-    const scratch = rt.empty([G, V], 'f32', 'sample-scratch');
-    const stepIds = rt.empty([G], 'u32', 'step-ids');
-    const tokens: number[][] = Array.from({ length: G }, () => []);
-    const finished = Array(G).fill(false);
+    // Every sampled id lands in history[step·S + s]; the step's S-slice feeds the next forward.
+    const history = rt.empty([opts.maxNewTokens * S], 'u32', 'history');
+    const logprobHistory = rt.empty([opts.maxNewTokens * S], 'f32', 'logprob-history');
+    const scratch = rt.empty([S, V], 'f32', 'sample-scratch');
+    const stepIds = rt.empty([S], 'u32', 'step-ids');
+    const tokens: number[][] = Array.from({ length: S }, () => []);
+    const finished = Array(S).fill(false);
     const eos = new Set(opts.eosIds);
+    const slots = Array.from({ length: S }, (_, s) => s);
+    const promptLength = slots.map((s) => lengths[Math.floor(s / n)]);
     let prefillMs = 0;
     let decodeStart = 0;
     let steps = 0;
-    const slots = Array.from({ length: G }, (_, g) => g);
     try {
       for (let step = 0; step < opts.maxNewTokens; step++) {
         if (step > 0) {
-          rt.copy(history, stepIds, (step - 1) * G, 0, G);
-          const batch = this.rows(stepIds, slots, slots.map(() => T + step - 1));
+          rt.copy(history, stepIds, (step - 1) * S, 0, S);
+          const batch = this.rows(stepIds, slots, promptLength.map((len) => len + step - 1));
           const h = model.forward(batch, cache, this.acts);
-          model.logits(h, 0, G, logits);
+          model.logits(h, 0, S, logits);
           this.releaseRows(batch, true);
         }
-        sample(rt, logits, scratch, history, logprobHistory, G, V, opts.sampling, step, step * G);
-        const ids = await rt.read(history, step * G, G);
+        sample(rt, logits, scratch, history, logprobHistory, S, V, opts.sampling, step, step * S);
+        const ids = await rt.read(history, step * S, S);
         if (step === 0) {
           prefillMs = performance.now() - t0;
           decodeStart = performance.now();
         }
         steps = step + 1;
-        for (let g = 0; g < G; g++) {
-          if (finished[g]) continue;
-          tokens[g].push(ids[g]);
-          if (eos.has(ids[g])) finished[g] = true;
+        for (let s = 0; s < S; s++) {
+          if (finished[s]) continue;
+          tokens[s].push(ids[s]);
+          if (eos.has(ids[s])) finished[s] = true;
         }
         opts.onStep?.(step, tokens, finished);
         if (finished.every(Boolean) || opts.shouldStop?.()) break;
       }
       const decodeMs = performance.now() - decodeStart;
-      const lp = await rt.read(logprobHistory, 0, steps * G);
-      const logprobs = tokens.map((seq, g) => seq.map((_, s) => lp[s * G + g]));
+      const lp = await rt.read(logprobHistory, 0, steps * S);
+      const logprobs = tokens.map((seq, s) => seq.map((_, t) => lp[t * S + s]));
       return {
         tokens,
         logprobs,
         finished,
         prefillMs,
         decodeMs,
-        prefillTokensPerSec: (T / prefillMs) * 1000,
-        decodeTokensPerSec: steps > 1 ? (((steps - 1) * G) / decodeMs) * 1000 : 0,
+        prefillTokensPerSec: (pre.rows / prefillMs) * 1000,
+        decodeTokensPerSec: steps > 1 ? (((steps - 1) * S) / decodeMs) * 1000 : 0,
       };
     } finally {
       for (const t of [logits, history, logprobHistory, scratch, stepIds]) t.release();

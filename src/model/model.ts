@@ -85,11 +85,11 @@ export class KvCache {
     this.v = Array.from({ length: cfg.numLayers }, (_, l) => rt.empty([slots, maxLen, width], 'f32', `cache.v.${l}`));
   }
 
-  /** Copies positions [0, length) of slot 0 into slots 1..copies (GRPO: one prompt, G continuations). */
-  forkFirstSlot(copies: number, length: number): void {
+  /** Copies positions [0, length) of slot `from` into the `copies` slots after it (one prompt, G continuations). */
+  forkSlot(from: number, copies: number, length: number): void {
     const width = this.k[0].shape[2];
     const slotSize = this.maxLen * width;
-    for (const t of [...this.k, ...this.v]) replicateWithin(this.rt, t, 0, length * width, slotSize, slotSize, copies);
+    for (const t of [...this.k, ...this.v]) replicateWithin(this.rt, t, from * slotSize, length * width, (from + 1) * slotSize, slotSize, copies);
   }
 
   release(): void {
@@ -367,9 +367,9 @@ export class Qwen2Model {
     this.ones = null;
   }
 
-  /** logits[r, :] for `count` rows of hidden starting at row `first`: [count, V]. */
-  logits(hidden: Tensor, first: number, count: number, out: Tensor): void {
+  /** Logits of `count` rows of hidden starting at row `first`, into rows outRow.. of out [*, V]. */
+  logits(hidden: Tensor, first: number, count: number, out: Tensor, outRow = 0): void {
     const [V, D] = this.weights.lmHead.shape;
-    matmul(this.rt, hidden, this.weights.lmHead, out, { M: count, N: V, K: D, aSm: D, aSk: 1, bSn: D, bSk: 1, aOff: first * D });
+    matmul(this.rt, hidden, this.weights.lmHead, out, { M: count, N: V, K: D, aSm: D, aSk: 1, bSn: D, bSk: 1, aOff: first * D, cOff: outRow * V });
   }
 }

@@ -148,18 +148,17 @@ export class GrpoTrainer<E extends RlExample> {
     const t0 = performance.now();
     const examples = Array.from({ length: c.promptsPerStep }, () => this.rng.pick(this.task.train));
     this.state.rngState = this.rng.state;
-    const rollouts: Rollout[] = [];
-    let generated = 0;
-    for (let i = 0; i < examples.length; i++) {
-      const out = await this.generator.generate(examples[i].promptIds, {
-        n: c.groupSize,
-        maxNewTokens: c.maxNewTokens,
-        eosIds: this.task.eosIds,
-        sampling: { temperature: c.temperature, topP: c.topP, topK: c.topK, seed: sampleSeed(c.seed, step, i) },
-      });
-      generated += out.tokens.reduce((n, t) => n + t.length, 0);
-      rollouts.push({ example: examples[i], completions: out.tokens, texts: [], rewards: [] });
-    }
+    // All prompts of the step decode together: each prefilled once, forked into its G sequences.
+    const out = await this.generator.generateBatch(examples.map((e) => e.promptIds), {
+      n: c.groupSize,
+      maxNewTokens: c.maxNewTokens,
+      eosIds: this.task.eosIds,
+      sampling: { temperature: c.temperature, topP: c.topP, topK: c.topK, seed: stepSeed(c.seed, step) },
+    });
+    const generated = out.tokens.reduce((n, t) => n + t.length, 0);
+    const rollouts: Rollout[] = examples.map((example, i) => ({
+      example, completions: out.tokens.slice(i * c.groupSize, (i + 1) * c.groupSize), texts: [], rewards: [],
+    }));
     const t1 = performance.now();
     for (const r of rollouts) {
       r.texts = r.completions.map((ids) => this.task.decode(ids));
@@ -268,7 +267,7 @@ export class GrpoTrainer<E extends RlExample> {
   }
 }
 
-/** Sampling seed for prompt i of a step: a run is reproducible from (seed, config). */
-function sampleSeed(seed: number, step: number, prompt: number): number {
-  return new Rng((seed ^ Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(prompt + 1, 0x85ebca6b)) >>> 0).nextU32();
+/** Sampling seed of a step: a run is reproducible from (seed, config). */
+function stepSeed(seed: number, step: number): number {
+  return new Rng((seed ^ Math.imul(step + 1, 0x9e3779b1)) >>> 0).nextU32();
 }
