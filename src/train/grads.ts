@@ -6,11 +6,13 @@ import { Policy } from './policy.ts';
 import { accumulateGradients } from './step.ts';
 import type { GradBatch } from './batch-file.ts';
 
-export async function batchGradients(rt: GpuRuntime, loaded: LoadedModel, batch: GradBatch): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+export async function batchGradients(
+  rt: GpuRuntime, loaded: LoadedModel, batch: GradBatch, recompute = false,
+): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const longest = Math.max(...batch.sequences.map((s) => s.promptIds.length + s.completionIds.length));
   const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: longest, seed: 0 });
   policy.zeroGrads();
-  const result = await accumulateGradients(policy.model, policy.grads, batch.sequences, batch.objective, batch.temperature, batch.sequences.length);
+  const result = await accumulateGradients(policy.model, policy.grads, batch.sequences, batch.objective, batch.temperature, batch.sequences.length, recompute);
   const grads = new Map<string, Float32Array>();
   const cols = (shape: readonly number[]) => (shape.length === 2 ? shape[1] : 1);
   for (const p of policy.params) {

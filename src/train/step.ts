@@ -3,7 +3,7 @@
 // float per token) → the objective on the host gives dL/dlogp → chunked LM-head backward → model backward.
 
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
-import { KvCache, LayerActivations, ScratchActivations, type Activations, type ModelGrads, type Qwen2Model, type RowBatch } from '../model/model.ts';
+import { KvCache, LayerActivations, RecomputeActivations, ScratchActivations, type Activations, type ModelGrads, type Qwen2Model, type RowBatch } from '../model/model.ts';
 import { tokenLogprobs, tokenLogprobsBackward } from '../ops/logprob.ts';
 import { grpoObjective, sftObjective, type GrpoSettings, type ObjectiveResult } from './objectives.ts';
 
@@ -114,6 +114,7 @@ export async function sequenceLogprobs(model: Qwen2Model, seqs: TrainSequence[],
 /**
  * Adds dL/dθ of the objective over all `seqs` into `grads` (zero them first for a fresh step), running
  * `microBatch` sequences at a time; aggregation weights use the whole batch, so the parts add up exactly.
+ * `recompute` keeps only each layer's input and recomputes the rest during the backward.
  */
 export async function accumulateGradients(
   model: Qwen2Model,
@@ -122,6 +123,7 @@ export async function accumulateGradients(
   objective: Objective,
   temperature: number,
   microBatch: number,
+  recompute = false,
 ): Promise<BatchResult> {
   const rt = model.rt;
   const totalTokens = seqs.reduce((n, s) => n + s.completionIds.length, 0);
@@ -130,7 +132,7 @@ export async function accumulateGradients(
   for (let i = 0; i < seqs.length; i += microBatch) {
     const part = seqs.slice(i, i + microBatch);
     const p = pack(rt, model, part);
-    const acts = new LayerActivations(rt);
+    const acts = recompute ? new RecomputeActivations(rt) : new LayerActivations(rt);
     const { hidden, logprobs, entropy } = await forwardLogprobs(model, p, acts, temperature, part);
     const obj: ObjectiveResult =
       objective.kind === 'sft'

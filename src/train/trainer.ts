@@ -46,6 +46,8 @@ export interface GrpoConfig {
   /** optimisation passes over each rollout batch (μ) */
   iterations: number;
   microBatch: number;
+  /** keep only each layer's input during the forward and recompute the rest in the backward */
+  recomputeActivations: boolean;
   schedule: LrSchedule;
   beta1: number;
   beta2: number;
@@ -71,6 +73,7 @@ export const PAPER_GRPO: GrpoConfig = {
   topK: 0,
   iterations: 1,
   microBatch: 4,
+  recomputeActivations: false,
   schedule: { kind: 'constant', lr: 1e-6 },
   beta1: 0.9,
   beta2: 0.999,
@@ -212,7 +215,7 @@ export class GrpoTrainer<E extends RlExample> {
       this.policy.zeroGrads();
       const r = await accumulateGradients(model, this.policy.grads, seqs, {
         kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens },
-      }, c.temperature, c.microBatch);
+      }, c.temperature, c.microBatch, c.recomputeActivations);
       const lr = learningRate(c.schedule, this.state.optimizerSteps);
       let norm = NaN;
       if (Number.isFinite(r.loss)) {

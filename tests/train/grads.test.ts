@@ -40,6 +40,18 @@ describe('model gradients against PyTorch autograd', () => {
   }
 });
 
+describe('activation recomputation', () => {
+  it('gives bit-identical gradients', async () => {
+    const name = 'gqa-untied-f32-grpo';
+    const loaded = await loadModel(dirSource(join(FIXTURES, 'models', 'gqa-untied-f32')));
+    const batch = parseGradBatch(JSON.parse(readFileSync(join(FIXTURES, 'grads', name, 'batch.json'), 'utf8')));
+    const kept = await batchGradients(await gpu(), loaded, batch);
+    const recomputed = await batchGradients(await gpu(), loaded, batch, true);
+    expect(recomputed.loss).toBe(kept.loss);
+    for (const [tensor, g] of kept.grads) expect(Buffer.from(recomputed.grads.get(tensor)!.buffer).equals(Buffer.from(g.buffer)), tensor).toBe(true);
+  });
+});
+
 describe('grads batch validation', () => {
   it('names the offending field', () => {
     expect(() => parseGradBatch({ objective: 'ppo', sequences: [] })).toThrow(/objective/);
