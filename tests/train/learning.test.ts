@@ -131,6 +131,22 @@ describe('learning', { timeout: 300_000 }, () => {
     policy.release();
   });
 
+  it('a NaN reward makes a NaN loss: the step is skipped, logged, and weights and moments stay as they were', async () => {
+    const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: 16, seed: 0 });
+    const before = await Promise.all(policy.params.flatMap((p) => [p.param, p.m, p.v]).map((t) => rt.read(t)));
+    const task = { ...toyTask(), reward: () => ({ reward: NaN, signals: {} }) };
+    const events: TrainEvent[] = [];
+    const trainer = new GrpoTrainer(rt, policy, task, { ...toyConfig, steps: 1 }, (e) => events.push(e));
+    await trainer.run();
+    const after = await Promise.all(policy.params.flatMap((p) => [p.param, p.m, p.v]).map((t) => rt.read(t)));
+    after.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(before[i].buffer))).toBe(true));
+    expect(events.some((e) => e.type === 'log' && e.level === 'warn' && /skipped/.test(e.message))).toBe(true);
+    expect(events.find((e) => e.type === 'step')).toMatchObject({ skipped: 1 });
+    expect(trainer.state.optimizerSteps).toBe(0);
+    trainer.release();
+    policy.release();
+  });
+
   it('resuming from a checkpoint continues bit for bit like an uninterrupted run', async () => {
     const settings: PolicySettings = { mode: 'lora', lora: { rank: 2, alpha: 4, targets: ['q', 'v'] }, maxPositions: 16, seed: 3 };
     const config = { ...toyConfig, steps: 4, schedule: { kind: 'constant' as const, lr: 2e-2 } };
