@@ -47,10 +47,10 @@ async function nodeGpu(): Promise<GPU> {
   return loadDawn(probe.status === 0 ? undefined : swiftshader);
 }
 
-export async function createNodeRuntime(opts: AcquireOptions = {}): Promise<GpuRuntime> {
+export async function createNodeRuntime(opts: AcquireOptions = {}, source: ShaderSource = nodeShaderSource): Promise<GpuRuntime> {
   gpuPromise ??= nodeGpu();
   try {
-    return await GpuRuntime.create(await gpuPromise, nodeShaderSource, opts);
+    return await GpuRuntime.create(await gpuPromise, source, opts);
   } catch (e) {
     const hint = VULKAN_LOADERS.some((p) => existsSync(p))
       ? 'On a machine without a GPU install Debian\'s chromium (its SwiftShader ICD is used automatically).'

@@ -336,7 +336,10 @@ export class GpuRuntime {
 
   /** Submits everything recorded so far as one command buffer. */
   submit(): void {
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      this.pool.recycle(); // nothing unsubmitted can read a released buffer
+      return;
+    }
     this.assertAlive();
     this.endPass();
     if (this.profiling && this.querySet && this.timedNames.length > 0) this.resolveTimings(this.encoder);

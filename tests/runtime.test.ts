@@ -1,0 +1,69 @@
+// The runtime's own guarantees: compile errors name the .wgsl file and line, a lost device is reported
+// and a new runtime works, timestamp timing per kernel, buffer recycling and accounting.
+import { describe, expect, it } from 'vitest';
+import { createNodeRuntime, nodeShaderSource } from '../src/gpu/node.ts';
+import { BufferPool } from '../src/gpu/runtime.ts';
+import { GpuDeviceLostError } from '../src/gpu/device.ts';
+import { linear } from '../src/ops/matmul.ts';
+
+const BROKEN = `
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  out[id.x] = undefined_thing;
+}
+`;
+
+describe('GPU runtime', () => {
+  it('reports a WGSL compile error with the shader file name and line', async () => {
+    const rt = await createNodeRuntime({}, (name) => (name === 'broken' ? BROKEN : nodeShaderSource(name)));
+    const out = rt.empty([64]);
+    rt.dispatch({ kernel: { shader: 'broken' }, buffers: [out], workgroups: [1] });
+    await expect(rt.read(out)).rejects.toThrow(/shaders\/broken\.wgsl:6:\d+: error: .*undefined_thing/);
+    rt.destroy();
+  });
+
+  it('surfaces a lost device as a clear error, and a new runtime works', async () => {
+    const rt = await createNodeRuntime();
+    const lost = new Promise<GpuDeviceLostError>((resolve) => rt.onLost(resolve));
+    rt.device.destroy();
+    const err = await lost;
+    expect(err.message).toMatch(/GPU device lost .*Re-create the runtime/);
+    expect(rt.lost).toBe(true);
+    expect(() => rt.empty([4])).toThrow(GpuDeviceLostError);
+    const fresh = await createNodeRuntime();
+    const t = fresh.upload([3], [1, 2, 3]);
+    expect(Array.from(await fresh.read(t))).toEqual([1, 2, 3]);
+    fresh.destroy();
+  });
+
+  it('times kernels with timestamp queries when the adapter has them', async () => {
+    const rt = await createNodeRuntime();
+    if (!rt.setProfiling(true)) return; // no timestamp-query on this adapter
+    const x = rt.upload([4, 8], new Float32Array(32).fill(1));
+    const w = rt.upload([5, 8], new Float32Array(40).fill(1));
+    const y = rt.empty([4, 5]);
+    linear(rt, x, w, y, 4);
+    linear(rt, x, w, y, 4);
+    const timings = await rt.kernelTimings();
+    expect(timings.get('matmul.skinny')?.calls).toBe(2);
+    expect(timings.get('matmul.skinny')!.ms).toBeGreaterThanOrEqual(0);
+    rt.destroy();
+  });
+
+  it('recycles released buffers after a submit and accounts for the bytes it holds', async () => {
+    const rt = await createNodeRuntime();
+    const before = rt.bytesHeld;
+    const a = rt.empty([1000]);
+    const buffer = a.buffer;
+    expect(rt.bytesHeld).toBeGreaterThanOrEqual(before + 4000);
+    a.release();
+    expect(rt.empty([1000]).buffer).not.toBe(buffer); // not before a submit: a pending dispatch may read it
+    rt.submit();
+    expect(rt.empty([1000]).buffer).toBe(buffer);
+    expect(BufferPool.sizeClass(5000)).toBeGreaterThanOrEqual(5000);
+    expect(BufferPool.sizeClass(5000) / 5000).toBeLessThan(1.25);
+    rt.destroy();
+  });
+});
