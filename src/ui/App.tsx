@@ -3,13 +3,17 @@ import { useState } from 'react';
 import type { GpuInfo } from '../gpu/device.ts';
 import type { EngineError } from '../worker/protocol.ts';
 import { formatBytes } from './format.ts';
+import { BenchmarksPanel } from './Benchmarks.tsx';
 import { PlaygroundPanel } from './Playground.tsx';
 import { useStudio } from './store.ts';
+import { TrainingPanel } from './Training.tsx';
 
-// One entry per panel. Training (GRPO) and Benchmarks join this list as they land.
+// One entry per panel.
 const TABS = [
   { id: 'gpu', label: 'GPU', Panel: GpuPanel },
   { id: 'playground', label: 'Playground', Panel: PlaygroundPanel },
+  { id: 'training', label: 'Training', Panel: TrainingPanel },
+  { id: 'benchmarks', label: 'Benchmarks', Panel: BenchmarksPanel },
 ] as const;
 
 type TabId = (typeof TABS)[number]['id'];

@@ -5,9 +5,10 @@ import { parseCompletion } from '../toolcall/decode.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { EXAMPLE_TOOLS, playgroundPrompt, toolName } from '../worker/prompt.ts';
 import type { Completion, GenerateReport } from '../worker/protocol.ts';
+import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
+import { NumberField, Segmented } from './fields.tsx';
 import { formatBytes, formatCount, formatRate } from './format.ts';
-import { splitCompletion } from './segments.ts';
-import { useStudio, type SourceKind } from './store.ts';
+import { engineBusy, useStudio, type SourceKind } from './store.ts';
 
 export function PlaygroundPanel() {
   const gpu = useStudio((s) => s.gpu);
@@ -31,10 +32,10 @@ export function PlaygroundPanel() {
 
 // ---- model -----------------------------------------------------------------------------------------
 
-const SOURCES: { kind: SourceKind; label: string }[] = [
-  { kind: 'embedded', label: 'Embedded tiny' },
-  { kind: 'hub', label: 'Hugging Face' },
-  { kind: 'files', label: 'Local folder' },
+const SOURCES: { value: SourceKind; label: string; testid: string }[] = [
+  { value: 'embedded', label: 'Embedded tiny', testid: 'source-embedded' },
+  { value: 'hub', label: 'Hugging Face', testid: 'source-hub' },
+  { value: 'files', label: 'Local folder', testid: 'source-files' },
 ];
 
 function ModelCard() {
@@ -42,7 +43,7 @@ function ModelCard() {
   const update = useStudio((s) => s.updateSettings);
   const load = useStudio((s) => s.load);
   const loadModel = useStudio((s) => s.loadModel);
-  const busy = useStudio((s) => s.load.status === 'loading' || s.generation.status === 'running');
+  const busy = useStudio((s) => engineBusy(s) !== null);
   const kind = settings.sourceKind;
 
   const pickFolder = (e: ChangeEvent<HTMLInputElement>) => {
@@ -56,20 +57,7 @@ function ModelCard() {
   return (
     <section className="card" data-testid="model-panel">
       <h2>Model</h2>
-      <div className="segmented" role="radiogroup" aria-label="Model source">
-        {SOURCES.map((s) => (
-          <button
-            key={s.kind}
-            role="radio"
-            aria-checked={kind === s.kind}
-            className={kind === s.kind ? 'active' : ''}
-            data-testid={`source-${s.kind}`}
-            onClick={() => update({ sourceKind: s.kind })}
-          >
-            {s.label}
-          </button>
-        ))}
-      </div>
+      <Segmented label="Model source" value={kind} options={SOURCES} onChange={(sourceKind) => update({ sourceKind })} />
       <div className="source-row">
         {kind === 'embedded' && (
           <p className="muted grow">A 2-layer model with random weights, shipped with the app: it babbles, fast.</p>
@@ -183,7 +171,9 @@ function PromptCard() {
   const s = useStudio((st) => st.settings);
   const update = useStudio((st) => st.updateSettings);
   const running = useStudio((st) => st.generation.status === 'running');
-  const canGenerate = useStudio((st) => st.model !== null && st.load.status !== 'loading');
+  const busy = useStudio(engineBusy);
+  const hasModel = useStudio((st) => st.model !== null);
+  const canGenerate = hasModel && busy === null;
   const generate = useStudio((st) => st.generate);
   const stop = useStudio((st) => st.stopGenerate);
   const prompt = useMemo(() => playgroundPrompt(s.question, s.tools), [s.question, s.tools]);
@@ -247,48 +237,13 @@ function PromptCard() {
             Generate {s.n} completion{s.n === 1 ? '' : 's'}
           </button>
         )}
-        {!canGenerate && !running && <span className="muted">Load a model first.</span>}
+        {!canGenerate && !running && <span className="muted">{busy ? `The engine is ${busy}: wait for it.` : 'Load a model first.'}</span>}
       </div>
       <details data-testid="prompt-preview">
         <summary>Prompt ({prompt.length.toLocaleString('en-US')} characters, thinking template)</summary>
         <pre className="prompt">{prompt}</pre>
       </details>
     </section>
-  );
-}
-
-interface NumberFieldProps {
-  label: string;
-  testid: string;
-  value: number;
-  min: number;
-  max: number;
-  step: number;
-  onChange(v: number): void;
-}
-
-/** Keeps the typed text while it is being edited (empty, "0."), commits clamped numbers, tidies on blur. */
-function NumberField({ label, testid, value, min, max, step, onChange }: NumberFieldProps) {
-  const [text, setText] = useState(String(value));
-  const integer = Number.isInteger(step);
-  return (
-    <label className="field">
-      <span>{label}</span>
-      <input
-        type="number"
-        data-testid={testid}
-        value={text}
-        min={min}
-        max={max}
-        step={step}
-        onChange={(e) => {
-          setText(e.target.value);
-          const v = e.target.valueAsNumber;
-          if (Number.isFinite(v)) onChange(Math.min(max, Math.max(min, integer ? Math.round(v) : v)));
-        }}
-        onBlur={() => setText(String(value))}
-      />
-    </label>
   );
 }
 
@@ -351,7 +306,6 @@ const STATE_LABEL = { waiting: 'waiting', streaming: 'streaming', eos: 'ended', 
 
 function CompletionCard({ index, completion: c, phase }: { index: number; completion: Completion | null; phase: Phase }) {
   const [raw, setRaw] = useState(false);
-  const segments = useMemo(() => (c ? splitCompletion(c.text) : []), [c]);
   const streaming = phase === 'running';
   const state: keyof typeof STATE_LABEL =
     c?.finished ? 'eos' : phase === 'running' ? (c ? 'streaming' : 'waiting') : phase === 'done' ? 'cut' : 'stopped';
@@ -364,24 +318,12 @@ function CompletionCard({ index, completion: c, phase }: { index: number; comple
         </span>
         <span className={`state ${state}`}>{STATE_LABEL[state]}</span>
         {c && !streaming && <FormatChecks text={c.text} />}
-        <button className="link" data-testid="raw-toggle" aria-pressed={raw} onClick={() => setRaw(!raw)}>
-          {raw ? 'formatted' : 'raw'}
-        </button>
+        <RawToggle raw={raw} onToggle={() => setRaw(!raw)} />
       </header>
       {!c ? (
         <p className="muted">{streaming ? 'Waiting for the first token…' : 'No tokens.'}</p>
-      ) : raw ? (
-        <pre className="raw" data-testid="completion-raw">{c.text}</pre>
       ) : (
-        <div className="segments">
-          {segments.length === 0 && <p className="muted">(empty)</p>}
-          {segments.map((seg, i) => (
-            <div key={i} className={`segment ${seg.kind}${seg.closed ? '' : ' open'}`} data-testid={`segment-${seg.kind}`}>
-              {seg.kind !== 'text' && <span className="segment-tag">{seg.kind === 'think' ? 'think' : 'tool_call'}</span>}
-              <div className="segment-body">{seg.text.trim()}</div>
-            </div>
-          ))}
-        </div>
+        <CompletionBody text={c.text} raw={raw} />
       )}
     </article>
   );
@@ -390,18 +332,13 @@ function CompletionCard({ index, completion: c, phase }: { index: number; comple
 /** The reward's format signals (src/toolcall): think tags present, a tool_call block, its JSON a call list. */
 function FormatChecks({ text }: { text: string }) {
   const parsed = parseCompletion(text, 'last');
-  const checks: [string, boolean][] = [
-    ['think', text.includes('<think>') && text.includes('</think>')],
-    ['tool_call', parsed.blockFound],
-    ['calls', parsed.calls !== null],
-  ];
   return (
-    <span className="checks">
-      {checks.map(([name, ok]) => (
-        <span key={name} className={ok ? 'check ok' : 'check'} title={ok ? `${name}: yes` : `${name}: no`}>
-          {ok ? '✓' : '✗'} {name}
-        </span>
-      ))}
-    </span>
+    <Checks
+      checks={[
+        ['think', text.includes('<think>') && text.includes('</think>')],
+        ['tool_call', parsed.blockFound],
+        ['calls', parsed.calls !== null],
+      ]}
+    />
   );
 }

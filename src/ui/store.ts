@@ -1,11 +1,19 @@
 // Studio state (zustand). Actions talk to the engine Worker through EngineClient; components only read
 // state and call actions.
 import { create } from 'zustand';
+import type { SyntheticLevel } from '../data/synthetic.ts';
+import type { EvalEntry } from '../eval/runner.ts';
+import type { Bench } from '../eval/suites.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { toolName } from '../worker/prompt.ts';
 import type {
+  BenchFile,
+  BenchReport,
+  BenchSource,
+  CheckpointInfo,
   Completion,
+  DownloadFile,
   EngineError,
   GenerateReport,
   LoadProgress,
@@ -13,8 +21,12 @@ import type {
   ModelSourceSpec,
   SelftestCase,
   SelftestReport,
+  TrainReport,
 } from '../worker/protocol.ts';
+import { saveBlob } from './download.tsx';
 import { EngineCallError, type EngineClient } from './engine-client.ts';
+import { DEFAULT_TRAIN_FORM, trainArgs, type TrainForm } from './train-form.ts';
+import { IDLE_VIEW, failed, running, started, withEvents, type TrainingView } from './training-run.ts';
 
 export type GpuState =
   | { status: 'connecting' }
@@ -54,6 +66,63 @@ export interface PlaygroundSettings {
   seed: number;
 }
 
+export type ExportState =
+  | { status: 'idle' }
+  | { status: 'running' }
+  | { status: 'done'; files: DownloadFile[] }
+  | { status: 'failed'; error: EngineError };
+
+/** The Benchmarks tab's form. */
+export interface BenchForm {
+  bench: Bench;
+  /** BFCL and API-Bank data: picked files or a base URL */
+  from: 'files' | 'url';
+  files: BenchFile[];
+  url: string;
+  /** the synthetic held-out split */
+  level: SyntheticLevel;
+  seed: number;
+  count: number;
+  limit: number;
+  maxNewTokens: number;
+  batchSize: number;
+  model: 'loaded' | 'trained';
+}
+
+export interface BenchView {
+  status: 'idle' | 'running' | 'done' | 'failed';
+  stopping: boolean;
+  bench: Bench | null;
+  total: number;
+  done: number;
+  correct: number;
+  tokensPerSec: number;
+  /** as they finish; the report's when done */
+  entries: EvalEntry[];
+  /** records that could not be read */
+  errors: string[];
+  report: BenchReport | null;
+  error: EngineError | null;
+}
+
+const IDLE_BENCH: BenchView = {
+  status: 'idle', stopping: false, bench: null, total: 0, done: 0, correct: 0, tokensPerSec: 0, entries: [], errors: [], report: null, error: null,
+};
+
+const DEFAULT_BENCH_FORM: BenchForm = {
+  bench: 'synthetic',
+  from: 'files',
+  files: [],
+  url: '',
+  level: 'tiny',
+  seed: 0,
+  count: 200,
+  limit: 0,
+  maxNewTokens: 256,
+  batchSize: 8,
+  model: 'loaded',
+};
+
 const FIRST_EXAMPLE = PLAYGROUND_EXAMPLES[0];
 
 const DEFAULT_SETTINGS: PlaygroundSettings = {
@@ -69,7 +138,7 @@ const DEFAULT_SETTINGS: PlaygroundSettings = {
   seed: 1,
 };
 
-interface Studio {
+export interface Studio {
   engine: EngineClient | null;
   gpu: GpuState;
   selftest: SelftestState;
@@ -78,6 +147,13 @@ interface Studio {
   load: LoadState;
   generation: GenerationState;
   settings: PlaygroundSettings;
+  training: TrainingView;
+  trainForm: TrainForm;
+  /** the run saved in the browser's storage (OPFS) */
+  checkpoint: CheckpointInfo | null;
+  exported: ExportState;
+  bench: BenchView;
+  benchForm: BenchForm;
   /** Attaches the engine, acquires the GPU and runs the self-test once. Call once at startup. */
   boot(engine: EngineClient): Promise<void>;
   /** (Re)acquires the GPU: at boot, and after a device loss. */
@@ -88,6 +164,17 @@ interface Studio {
   generate(): Promise<void>;
   stopGenerate(): void;
   updateSettings(patch: Partial<PlaygroundSettings>): void;
+  updateTrainForm(patch: Partial<TrainForm>): void;
+  startTraining(): Promise<void>;
+  /** Continues the saved run up to the form's step count. */
+  resumeTraining(): Promise<void>;
+  stopTraining(): void;
+  refreshCheckpoint(): Promise<void>;
+  downloadCheckpoint(): Promise<void>;
+  exportModel(): Promise<void>;
+  updateBenchForm(patch: Partial<BenchForm>): void;
+  runBenchmark(): Promise<void>;
+  stopBenchmark(): void;
 }
 
 function asEngineError(e: unknown): EngineError {
@@ -103,6 +190,12 @@ export const useStudio = create<Studio>()((set, get) => ({
   load: { status: 'idle' },
   generation: { status: 'idle' },
   settings: DEFAULT_SETTINGS,
+  training: IDLE_VIEW,
+  trainForm: DEFAULT_TRAIN_FORM,
+  checkpoint: null,
+  exported: { status: 'idle' },
+  bench: IDLE_BENCH,
+  benchForm: DEFAULT_BENCH_FORM,
 
   async boot(engine) {
     set({ engine });
@@ -134,9 +227,26 @@ export const useStudio = create<Studio>()((set, get) => ({
           if (g.status === 'running') set({ generation: { ...g, completions: n.completions } });
           break;
         }
+        case 'train-start':
+          // A new run has replaced the saved one.
+          set({ training: started(get().training, n), ...(n.resumedFrom === null && { checkpoint: null }) });
+          break;
+        case 'train-events':
+          set({ training: withEvents(get().training, n.events, n.prompts) });
+          if (n.events.some((e) => e.type === 'checkpoint')) void get().refreshCheckpoint();
+          break;
+        case 'bench-start':
+          set({ bench: { ...get().bench, bench: n.bench, total: n.total, errors: n.errors } });
+          break;
+        case 'bench-progress': {
+          const b = get().bench;
+          set({ bench: { ...b, done: n.done, correct: n.correct, tokensPerSec: n.tokensPerSec, entries: [...b.entries, ...n.entries] } });
+          break;
+        }
       }
     });
     await get().connect();
+    void get().refreshCheckpoint();
     if (get().gpu.status === 'ready') await get().runSelftest();
   },
 
@@ -205,4 +315,118 @@ export const useStudio = create<Studio>()((set, get) => ({
   updateSettings(patch) {
     set({ settings: { ...get().settings, ...patch } });
   },
+
+  updateTrainForm(patch) {
+    set({ trainForm: { ...get().trainForm, ...patch } });
+  },
+
+  async startTraining() {
+    const engine = get().engine;
+    if (!engine || get().training.status === 'running') return;
+    let args;
+    try {
+      args = trainArgs(get().trainForm);
+    } catch (e) {
+      set({ training: failed(get().training, asEngineError(e)) });
+      return;
+    }
+    await train(() => engine.call('startTraining', args), false);
+  },
+
+  async resumeTraining() {
+    const engine = get().engine;
+    if (!engine || get().training.status === 'running') return;
+    await train(() => engine.call('resumeTraining', { steps: get().trainForm.steps }), true);
+  },
+
+  stopTraining() {
+    set({ training: { ...get().training, stopping: true } });
+    void get().engine?.call('stopTraining', {});
+  },
+
+  async refreshCheckpoint() {
+    const engine = get().engine;
+    if (!engine) return;
+    try {
+      set({ checkpoint: await engine.call('trainingCheckpoint', {}) });
+    } catch {
+      set({ checkpoint: null }); // no OPFS in this browser: there is nothing to resume or download
+    }
+  },
+
+  async downloadCheckpoint() {
+    const engine = get().engine;
+    if (!engine) return;
+    try {
+      const { name, blob } = await engine.call('downloadCheckpoint', {});
+      saveBlob(name, blob);
+    } catch (e) {
+      set({ training: withEvents(get().training, [{ type: 'log', level: 'error', message: `download failed: ${asEngineError(e).message}` }], {}) });
+    }
+  },
+
+  async exportModel() {
+    const engine = get().engine;
+    if (!engine || get().exported.status === 'running') return;
+    set({ exported: { status: 'running' } });
+    try {
+      set({ exported: { status: 'done', files: await engine.call('exportModel', {}) } });
+    } catch (e) {
+      set({ exported: { status: 'failed', error: asEngineError(e) } });
+    }
+  },
+
+  updateBenchForm(patch) {
+    set({ benchForm: { ...get().benchForm, ...patch } });
+  },
+
+  async runBenchmark() {
+    const { engine, benchForm: f } = get();
+    if (!engine || get().bench.status === 'running') return;
+    const source: BenchSource =
+      f.bench === 'synthetic'
+        ? { bench: 'synthetic', level: f.level, seed: f.seed, count: f.count }
+        : f.from === 'url'
+          ? { bench: f.bench, url: f.url.trim() }
+          : { bench: f.bench, files: f.files };
+    set({ bench: { ...IDLE_BENCH, status: 'running' } });
+    try {
+      const report = await engine.call('runBenchmark', {
+        source, limit: f.limit, maxNewTokens: f.maxNewTokens, batchSize: f.batchSize, model: f.model,
+      });
+      set({ bench: { ...get().bench, status: 'done', stopping: false, entries: report.run.entries, report } });
+    } catch (e) {
+      set({ bench: { ...get().bench, status: 'failed', stopping: false, error: asEngineError(e) } });
+    }
+  },
+
+  stopBenchmark() {
+    set({ bench: { ...get().bench, stopping: true } });
+    void get().engine?.call('stopBenchmark', {});
+  },
 }));
+
+/**
+ * What the engine Worker is busy with, or null. It runs one call at a time, so a button that would start
+ * another long call waits for this one: the panels disable them and say why.
+ */
+export function engineBusy(s: Studio): string | null {
+  if (s.training.status === 'running') return 'training';
+  if (s.bench.status === 'running') return 'running a benchmark';
+  if (s.generation.status === 'running') return 'generating';
+  if (s.load.status === 'loading') return 'loading a model';
+  return null;
+}
+
+/** Runs a training call; its notices fill the view as it goes, its reply or failure closes it. */
+async function train(call: () => Promise<TrainReport>, resuming: boolean): Promise<void> {
+  const { getState: get, setState: set } = useStudio;
+  set({ training: running(get().training, resuming), exported: { status: 'idle' } });
+  try {
+    const report = await call();
+    set({ training: { ...get().training, status: report.stopped ? 'stopped' : 'done', stopping: false }, checkpoint: report.checkpoint });
+  } catch (e) {
+    set({ training: failed(get().training, asEngineError(e)) });
+    void get().refreshCheckpoint();
+  }
+}

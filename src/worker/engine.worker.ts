@@ -4,7 +4,9 @@ import { GpuRuntime } from '../gpu/runtime.ts';
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/device.ts';
 import { bundledShaderSource } from '../gpu/shaders-bundled.ts';
 import { runSelftest } from './selftest.ts';
+import { Benchmarks } from './benchmark.ts';
 import { NoModelError, Playground } from './playground.ts';
+import { Training, type TrainHooks } from './training.ts';
 import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, WorkerMessage } from './protocol.ts';
 
 // tsconfig mixes the DOM and WebWorker libs, so `self` is typed as a Window; this file runs as a Worker.
@@ -16,6 +18,8 @@ function post(msg: WorkerMessage): void {
 
 let rt: GpuRuntime | null = null;
 const playground = new Playground();
+const training = new Training();
+const benchmarks = new Benchmarks();
 /** The running loadModel's abort switch, for cancelLoad. */
 let loadAbort: AbortController | null = null;
 
@@ -52,6 +56,7 @@ const handlers: Handlers = {
     created.onLost((e) => {
       if (rt === created) rt = null;
       playground.forget();
+      training.forget();
       post({ kind: 'notice', type: 'device-lost', id: null, error: { code: 'device-lost', message: e.message } });
     });
     rt = created;
@@ -69,7 +74,10 @@ const handlers: Handlers = {
       return await playground.load(runtime(), source, {
         signal: abort.signal,
         onProgress: (p) => ctx.notify({ type: 'load-progress', ...p }),
-        onUnload: () => ctx.notify({ type: 'model-unloaded' }),
+        onUnload: () => {
+          training.release(); // the trained policy belongs to the model being replaced
+          ctx.notify({ type: 'model-unloaded' });
+        },
       });
     } catch (e) {
       if (abort.signal.aborted) throw new EngineFailure('cancelled', 'model load cancelled');
@@ -94,7 +102,55 @@ const handlers: Handlers = {
   async stopGenerate() {
     return { stopping: playground.stop() };
   },
+
+  async startTraining({ settings, data }, ctx) {
+    const r = runtime();
+    return training.start(r, playground.loaded(r), settings, data, trainHooks(ctx));
+  },
+
+  async resumeTraining({ steps }, ctx) {
+    const r = runtime();
+    return training.resume(r, playground.loaded(r), steps, trainHooks(ctx));
+  },
+
+  async stopTraining() {
+    return { stopping: training.stop() };
+  },
+
+  async trainingCheckpoint() {
+    return training.checkpointInfo();
+  },
+
+  async downloadCheckpoint() {
+    return training.checkpointFile();
+  },
+
+  async exportModel() {
+    const r = runtime();
+    return training.export(r, playground.loaded(r));
+  },
+
+  async runBenchmark(args, ctx) {
+    const r = runtime();
+    const base = playground.loaded(r);
+    const trained = args.model === 'trained' ? await training.trainedModel(r, base) : null;
+    return benchmarks.run(base, trained, args, {
+      onStart: (bench, total, errors) => ctx.notify({ type: 'bench-start', bench, total, errors }),
+      onProgress: (p) => ctx.notify({ type: 'bench-progress', ...p }),
+    });
+  },
+
+  async stopBenchmark() {
+    return { stopping: benchmarks.stop() };
+  },
 };
+
+function trainHooks(ctx: CallContext): TrainHooks {
+  return {
+    onStart: (start) => ctx.notify({ type: 'train-start', ...start }),
+    onEvents: (events, prompts) => ctx.notify({ type: 'train-events', events, prompts }),
+  };
+}
 
 async function handle<K extends CallName>(req: Extract<EngineRequest, { type: K }>): Promise<void> {
   const ctx: CallContext = { notify: (n) => post({ ...n, kind: 'notice', id: req.id } as EngineNotice) };
@@ -117,9 +173,17 @@ function toEngineError(e: unknown): EngineError {
 }
 
 // One call at a time, in arrival order: they share one device and one command encoder. Cancel and stop
-// only flip a switch the running call checks, so they skip the queue (behind it they would come too late).
+// only flip a switch the running call checks, so they skip the queue (behind it they would come too late);
+// reading the saved checkpoint touches no GPU, so it need not wait for a training run to end.
 let queue: Promise<void> = Promise.resolve();
-const IMMEDIATE: ReadonlySet<CallName> = new Set(['cancelLoad', 'stopGenerate']);
+const IMMEDIATE: ReadonlySet<CallName> = new Set([
+  'cancelLoad',
+  'stopGenerate',
+  'stopTraining',
+  'stopBenchmark',
+  'trainingCheckpoint',
+  'downloadCheckpoint',
+]);
 
 scope.onmessage = (ev: MessageEvent<EngineRequest>) => {
   if (IMMEDIATE.has(ev.data.type)) void handle(ev.data);

@@ -4,7 +4,16 @@ import type { GpuRuntime } from '../gpu/runtime.ts';
 import { Generator } from '../model/generate.ts';
 import { instantiateModel } from '../model/instantiate.ts';
 import type { Qwen2Model } from '../model/model.ts';
-import { embeddedSource, filesSource, hubSource, loadModel, ModelLoadError, type LoadOptions, type ModelSource } from '../model/source.ts';
+import {
+  embeddedSource,
+  filesSource,
+  hubSource,
+  loadModel,
+  ModelLoadError,
+  type LoadedModel,
+  type LoadOptions,
+  type ModelSource,
+} from '../model/source.ts';
 import { loadTokenizer, qwen25Tokenizer, type QwenTokenizer } from '../model/tokenizer.ts';
 import { playgroundPrompt } from './prompt.ts';
 import type { Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
@@ -15,7 +24,11 @@ const NOTICE_MS = 100;
 
 export class NoModelError extends Error {}
 
-interface Loaded {
+/** The model the Worker holds: its files (training re-instantiates from them), weights and generator. */
+export interface Loaded {
+  spec: ModelSourceSpec;
+  source: ModelSource;
+  files: LoadedModel;
   model: Qwen2Model;
   generator: Generator;
   tokenizer: QwenTokenizer;
@@ -40,7 +53,8 @@ export class Playground {
   async load(rt: GpuRuntime, spec: ModelSourceSpec, hooks: LoadHooks): Promise<ModelInfo> {
     const t0 = performance.now();
     const onProgress = hooks.onProgress && throttle(NOTICE_MS, hooks.onProgress, (p) => p.loaded === p.total);
-    const loaded = await loadModel(sourceOf(spec), { signal: hooks.signal, onProgress });
+    const source = sourceOf(spec);
+    const loaded = await loadModel(source, { signal: hooks.signal, onProgress });
     const tokenizer = loaded.tokenizerJson
       ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig)
       : await qwen25Tokenizer();
@@ -53,7 +67,7 @@ export class Playground {
       hooks.onUnload();
     }
     const model = instantiateModel(rt, loaded);
-    this.current = { model, generator: new Generator(model), tokenizer };
+    this.current = { spec, source, files: loaded, model, generator: new Generator(model), tokenizer };
     const c = loaded.config;
     let params = 0;
     for (const t of loaded.tensors.values()) params += t.shape.reduce((a, b) => a * b, 1);
@@ -72,10 +86,15 @@ export class Playground {
     };
   }
 
-  async generate(rt: GpuRuntime, args: GenerateArgs, hooks: GenerateHooks): Promise<GenerateReport> {
+  /** The loaded model on this runtime; throws NoModelError when there is none. */
+  loaded(rt: GpuRuntime): Loaded {
     const cur = this.current;
-    if (!cur || cur.model.rt !== rt) throw new NoModelError('no model loaded: load one first');
-    const { tokenizer, generator } = cur;
+    if (!cur || cur.model.rt !== rt) throw new NoModelError('no model loaded: load one in the Playground first');
+    return cur;
+  }
+
+  async generate(rt: GpuRuntime, args: GenerateArgs, hooks: GenerateHooks): Promise<GenerateReport> {
+    const { tokenizer, generator } = this.loaded(rt);
     const prompt = playgroundPrompt(args.question, args.tools);
     const ids = tokenizer.encode(prompt);
     hooks.onStart(ids.length);

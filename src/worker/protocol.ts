@@ -8,12 +8,20 @@
 // Data pushed while a call runs (tokens, training steps) or unprompted (device lost) is a Notice: add an
 // entry to EngineNotices, post it from the handler with ctx.notify, and subscribe with engine.onNotice.
 
+import type { DatasetFormat } from '../data/datasets.ts';
+import type { SyntheticLevel } from '../data/synthetic.ts';
+import type { EvalProgress, EvalRun } from '../eval/runner.ts';
+import type { Bench, BenchAggregate } from '../eval/suites.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 import type { DType } from '../gpu/runtime.ts';
 import type { LoadProgress } from '../model/source.ts';
 import type { SamplingParams } from '../ops/sample.ts';
+import type { TrainEvent } from '../train/events.ts';
+import type { LossType } from '../train/objectives.ts';
+import type { LoraSettings } from '../train/policy.ts';
+import type { RewardName } from '../toolcall/reward.ts';
 
-export type { LoadProgress, SamplingParams };
+export type { EvalProgress, LoadProgress, SamplingParams, TrainEvent };
 
 // ---- payloads --------------------------------------------------------------------------------------
 
@@ -88,6 +96,120 @@ export interface GenerateReport {
   gpuBytes: number;
 }
 
+// ---- training --------------------------------------------------------------------------------------
+
+/** The Training tab's knobs; every other GrpoConfig field keeps PAPER_GRPO's value. */
+export interface TrainSettings {
+  mode: 'full' | 'lora';
+  /** used when mode is 'lora' */
+  lora: LoraSettings;
+  reward: RewardName;
+  /** longer prompts are dropped (the paper: 4096) */
+  maxPromptTokens: number;
+  steps: number;
+  promptsPerStep: number;
+  /** G: completions sampled per prompt */
+  groupSize: number;
+  maxNewTokens: number;
+  temperature: number;
+  /** constant learning rate */
+  lr: number;
+  /** KL coefficient β */
+  beta: number;
+  epsilonLow: number;
+  epsilonHigh: number;
+  lossType: LossType;
+  /** μ: optimisation passes over each rollout batch */
+  iterations: number;
+  microBatch: number;
+  /** 0: never */
+  evalEvery: number;
+  evalSize: number;
+  /** OPFS checkpoint every N steps (0: only when stopped or done) */
+  checkpointEvery: number;
+  seed: number;
+}
+
+/** Where the prompts come from: the embedded generator, or a dataset file split by a seeded shuffle. */
+export type TrainData =
+  | { kind: 'synthetic'; level: SyntheticLevel; seed: number; train: number; heldout: number }
+  | { kind: 'file'; file: File; format: DatasetFormat; heldoutFraction: number };
+
+/** The run as the Worker describes it once its data and policy are ready. */
+export interface TrainStart {
+  model: string;
+  mode: 'full' | 'lora';
+  settings: TrainSettings;
+  /** e.g. "synthetic tiny, seed 0" or a file name */
+  data: string;
+  trainPrompts: number;
+  heldoutPrompts: number;
+  /** the checkpoint's step when resuming, else null */
+  resumedFrom: number | null;
+  /** GPU bytes held with the policy, its optimiser state and the reference up */
+  gpuBytes: number;
+}
+
+/** What a sample card shows about its prompt: the request, the offered tool names, the expected answer. */
+export interface PromptInfo {
+  question: string;
+  tools: string[];
+  /** the ground-truth <tool_call> block */
+  expected: string;
+}
+
+/** The run saved in the browser's private file system (OPFS). */
+export interface CheckpointInfo {
+  step: number;
+  steps: number;
+  mode: 'full' | 'lora';
+  model: string;
+  bytes: number;
+  /** ms since the epoch */
+  savedAt: number;
+}
+
+export interface TrainReport {
+  step: number;
+  stopped: boolean;
+  checkpoint: CheckpointInfo | null;
+}
+
+export interface DownloadFile {
+  name: string;
+  blob: Blob;
+}
+
+// ---- benchmarks ------------------------------------------------------------------------------------
+
+/** A benchmark file and its path relative to the benchmark folder (BFCL answers: "possible_answer/…"). */
+export interface BenchFile {
+  path: string;
+  file: File;
+}
+
+export type BenchSource =
+  | { bench: 'bfcl' | 'apibank'; files: BenchFile[] }
+  | { bench: 'bfcl' | 'apibank'; url: string }
+  | { bench: 'synthetic'; level: SyntheticLevel; seed: number; count: number };
+
+export interface BenchArgs {
+  source: BenchSource;
+  /** items per category; 0 for all */
+  limit: number;
+  maxNewTokens: number;
+  batchSize: number;
+  /** the model loaded in the Playground, or the trained policy of the last run */
+  model: 'loaded' | 'trained';
+}
+
+export interface BenchReport {
+  bench: Bench;
+  model: string;
+  run: EvalRun;
+  aggregate: BenchAggregate;
+}
+
 export type EngineErrorCode =
   | 'no-webgpu' // navigator.gpu is missing: old browser, flag off, or not a secure context
   | 'no-adapter' // WebGPU exists but no adapter (blocklisted GPU, no driver, flag needed on Linux)
@@ -117,6 +239,22 @@ export interface EngineCalls {
   generate: { args: GenerateArgs; result: GenerateReport };
   /** Ends the running generate after its current step (it resolves with what it has). Skips the queue. */
   stopGenerate: { args: Record<string, never>; result: { stopping: boolean } };
+  /** GRPO on the loaded model; streams 'train-start' then 'train-events' until the run ends. */
+  startTraining: { args: { settings: TrainSettings; data: TrainData }; result: TrainReport };
+  /** Continues the OPFS checkpoint's run up to `steps` in all; streams like startTraining. */
+  resumeTraining: { args: { steps: number }; result: TrainReport };
+  /** Ends the run after its current step, with a checkpoint. Skips the queue. */
+  stopTraining: { args: Record<string, never>; result: { stopping: boolean } };
+  /** The OPFS checkpoint's description, or null. Skips the queue (no GPU work). */
+  trainingCheckpoint: { args: Record<string, never>; result: CheckpointInfo | null };
+  /** The OPFS checkpoint file (safetensors with AdamW moments and the run's settings). Skips the queue. */
+  downloadCheckpoint: { args: Record<string, never>; result: DownloadFile };
+  /** LoRA: PEFT adapter + config; full: merged Hugging Face weights + the model's config and tokenizer files. */
+  exportModel: { args: Record<string, never>; result: DownloadFile[] };
+  /** A benchmark on the loaded model or the trained policy; streams 'bench-start' then 'bench-progress'. */
+  runBenchmark: { args: BenchArgs; result: BenchReport };
+  /** Ends the running benchmark after its current batch (it resolves with what it has). Skips the queue. */
+  stopBenchmark: { args: Record<string, never>; result: { stopping: boolean } };
 }
 
 export type CallName = keyof EngineCalls;
@@ -135,6 +273,12 @@ export interface EngineNotices {
   'generate-start': { promptTokens: number };
   /** Throttled: the decoded completions so far (the reply carries the final ones). */
   'generate-step': { step: number; completions: Completion[] };
+  'train-start': TrainStart;
+  /** The trainer's events, batched (a few per second at most); `prompts` describes prompts not sent before. */
+  'train-events': { events: TrainEvent[]; prompts: Record<string, PromptInfo> };
+  /** The suite is read: how many items will run, and the records that could not be read. */
+  'bench-start': { bench: Bench; total: number; errors: string[] };
+  'bench-progress': EvalProgress;
 }
 
 export type NoticeName = keyof EngineNotices;

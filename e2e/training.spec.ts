@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+
+// Two GRPO steps of the embedded tiny model on SwiftShader, stopped during the second: the plumbing (events,
+// charts, sample cards, stop, OPFS checkpoint, download, export), not learning. Its weights are random, so
+// rewards stay 0 (and the step cut short by Stop skips its update: its update metrics read 0).
+test('a short GRPO run streams steps, charts and scored samples, stops, and downloads its checkpoint', async ({ page }, testInfo) => {
+  test.setTimeout(420_000); // ~2 min here: forward + backward over ~350-token prompts on a CPU adapter
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
+  await page.getByTestId('tab-training').click();
+  await page.getByTestId('train-load-embedded').click();
+  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+
+  // The tiny preset is the default; shrink it to small steps on the shortest prompts. Three steps are
+  // planned, and Stop comes during the second.
+  await expect(page.getByTestId('preset-tiny')).toHaveClass(/active/);
+  const set = async (testid: string, value: number) => page.getByTestId(testid).fill(String(value));
+  await set('data-train-size', 64);
+  await set('data-heldout-size', 24);
+  await set('max-prompt-tokens', 360);
+  await set('steps', 3);
+  await set('prompts-per-step', 2);
+  await set('group-size', 2);
+  await set('max-new-tokens', 8);
+  await set('micro-batch', 4);
+  await set('eval-every', 2);
+  await set('eval-size', 2);
+  await set('checkpoint-every', 0); // saved only when the run stops
+  await page.getByTestId('train-start').click();
+
+  const run = page.getByTestId('train-run');
+  await expect(run).toHaveAttribute('data-status', 'running');
+  await expect(page.getByTestId('train-progress')).toContainText('of 3');
+
+  // Step 1: charts and the samples of the step, one group per prompt, each card scored.
+  const reward = page.getByTestId('chart-reward');
+  await expect(reward).toHaveAttribute('data-points', '1', { timeout: 240_000 });
+  await expect(page.getByTestId('train-charts').locator('canvas')).toHaveCount(11);
+  await expect(page.getByTestId('prompt-group')).toHaveCount(2);
+  const cards = page.getByTestId('sample-card');
+  await expect(cards).toHaveCount(4);
+  for (const card of await cards.all()) {
+    await expect(card.getByTestId('sample-reward')).toHaveText(/^[✓✗]|^0\.\d$/);
+    await expect(card.getByTestId('sample-advantage')).toContainText(/A [+−±]\d\.\d\d/);
+    expect(Number(await card.getAttribute('data-reward'))).toBeGreaterThanOrEqual(0);
+  }
+  await expect(page.getByTestId('prompt-group').first()).toContainText('expected');
+  await expect(page.getByTestId('grpo-explainer')).toContainText('G = 2');
+
+  // Stop during step 2: the step finishes and is evaluated (every 2), the run checkpoints and ends.
+  await page.getByTestId('train-stop').click();
+  await expect(run).toHaveAttribute('data-status', 'stopped', { timeout: 300_000 });
+  await expect(page.getByTestId('train-progress')).toContainText('step 2 of 3');
+  await expect(reward).toHaveAttribute('data-points', '2');
+  await expect(page.getByTestId('train-console')).toContainText('held-out mean reward');
+  await expect(page.getByTestId('train-console')).toContainText('checkpoint saved');
+  await expect(page.getByTestId('checkpoint-info')).toContainText('step 2 of 3');
+  await expect(page.getByTestId('train-resume')).toBeEnabled();
+  await expect(page.getByTestId('step-slider')).toHaveAttribute('max', '1');
+
+  // The checkpoint comes out of OPFS as a safetensors file with the run in its metadata.
+  const download = page.waitForEvent('download');
+  await page.getByTestId('download-checkpoint').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('tool-n1-checkpoint-step2.safetensors');
+  const path = testInfo.outputPath('checkpoint.safetensors');
+  await file.saveAs(path);
+  const bytes = readFileSync(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  expect(JSON.parse(header.__metadata__.checkpoint).state.step).toBe(2);
+
+  // Full fine-tuning exports merged weights with the model's config and tokenizer files.
+  await page.getByTestId('export-model').click();
+  await expect(page.getByTestId('export-files')).toContainText('model.safetensors');
+  await expect(page.getByTestId('export-files')).toContainText('config.json');
+
+  const shot = 'test-results/training.png';
+  await page.screenshot({ path: shot, fullPage: true });
+  await testInfo.attach('training', { path: shot, contentType: 'image/png' });
+  expect(pageErrors).toEqual([]);
+});

@@ -1,0 +1,58 @@
+// The live charts of a run: one small chart per metric over the steps, held-out evaluations on the reward's.
+import { Chart, type ChartProps } from './Chart.tsx';
+import type { EvalEvent, StepEvent } from './training-run.ts';
+
+const seconds = (ms: number) => ms / 1000;
+const percent = (v: number) => `${(v * 100).toFixed(0)}%`;
+
+function charts(steps: StepEvent[], evals: EvalEvent[]): ChartProps[] {
+  const x = steps.map((s) => s.step);
+  const of = (f: (s: StepEvent) => number) => steps.map((s) => (Number.isFinite(f(s)) ? f(s) : null));
+  const evalAt = new Map(evals.map((e) => [e.step, e.meanReward]));
+  return [
+    {
+      title: 'Reward ± std, held-out eval',
+      testid: 'chart-reward',
+      x,
+      series: [
+        { label: 'train', color: '--accent', values: of((s) => s.rewardMean) },
+        { label: '+std', color: '--accent', values: of((s) => s.rewardMean + s.rewardStd), edge: true },
+        { label: '−std', color: '--accent', values: of((s) => s.rewardMean - s.rewardStd), edge: true },
+        { label: 'eval', color: '--ok', values: x.map((step) => evalAt.get(step) ?? null), dash: true },
+      ],
+      band: [1, 2],
+      floor: [0, 1],
+    },
+    { title: 'Format rate (think tags)', testid: 'chart-format', x, series: [{ label: 'format', color: '--think', values: of((s) => s.formatRate) }], floor: [0, 1], format: percent },
+    { title: 'KL to reference', testid: 'chart-kl', x, series: [{ label: 'KL', color: '--accent', values: of((s) => s.kl) }], floor: [0, 0] },
+    { title: 'Clip fraction', testid: 'chart-clip', x, series: [{ label: 'clipped', color: '--busy', values: of((s) => s.clipFraction) }], floor: [0, 0], format: percent },
+    { title: 'Entropy (nats/token)', testid: 'chart-entropy', x, series: [{ label: 'entropy', color: '--think', values: of((s) => s.entropy) }], floor: [0, 0] },
+    { title: 'Loss', testid: 'chart-loss', x, series: [{ label: 'loss', color: '--text', values: of((s) => s.loss) }] },
+    { title: 'Gradient norm (before clipping)', testid: 'chart-grad-norm', x, series: [{ label: '|g|', color: '--bad', values: of((s) => s.gradNorm) }], floor: [0, 0] },
+    { title: 'Learning rate', testid: 'chart-lr', x, series: [{ label: 'lr', color: '--muted', values: of((s) => s.lr) }], floor: [0, 0], format: (v) => (v === 0 ? '0' : v.toExponential(1)) },
+    { title: 'Completion length (tokens)', testid: 'chart-length', x, series: [{ label: 'tokens', color: '--call', values: of((s) => s.completionLength) }], floor: [0, 0] },
+    { title: 'Tokens / s (whole step)', testid: 'chart-tps', x, series: [{ label: 'tok/s', color: '--ok', values: of((s) => s.tokensPerSec) }], floor: [0, 0] },
+    {
+      title: 'Time per step (s)',
+      testid: 'chart-time',
+      x,
+      series: [
+        { label: 'rollout', color: '--accent', values: of((s) => seconds(s.rolloutMs)) },
+        { label: 'scoring', color: '--busy', values: of((s) => seconds(s.scoringMs)) },
+        { label: 'update', color: '--bad', values: of((s) => seconds(s.updateMs)) },
+      ],
+      floor: [0, 0],
+    },
+  ];
+}
+
+export function TrainingCharts({ steps, evals }: { steps: StepEvent[]; evals: EvalEvent[] }) {
+  if (steps.length === 0) return <p className="muted charts-empty">Charts appear after the first step.</p>;
+  return (
+    <div className="charts" data-testid="train-charts">
+      {charts(steps, evals).map((c) => (
+        <Chart key={c.testid} {...c} />
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,113 @@
+// The Training tab's view of a run, built from the Worker's notices by pure functions: every step's metrics
+// (for the charts), evaluations, the samples of the last steps (for the cards and the step slider) and logs.
+import type { EngineError, PromptInfo, TrainEvent, TrainStart } from '../worker/protocol.ts';
+
+export type SampleEvent = Extract<TrainEvent, { type: 'sample' }>;
+export type StepEvent = Extract<TrainEvent, { type: 'step' }>;
+export type EvalEvent = Extract<TrainEvent, { type: 'eval' }>;
+
+/** Steps whose samples are kept for browsing; metrics of every step are kept. */
+export const SAMPLE_STEPS = 50;
+const LOG_LINES = 200;
+
+export interface StepSamples {
+  /** the step these rollouts belong to, counted from 1 as the step metrics are */
+  step: number;
+  samples: SampleEvent[];
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  at: number;
+}
+
+export interface TrainingView {
+  status: 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+  /** Stop was pressed; the current step is finishing */
+  stopping: boolean;
+  start: TrainStart | null;
+  steps: StepEvent[];
+  evals: EvalEvent[];
+  /** oldest first, at most SAMPLE_STEPS */
+  samples: StepSamples[];
+  /** the prompts the kept samples answer */
+  prompts: Record<string, PromptInfo>;
+  logs: LogLine[];
+  error: EngineError | null;
+}
+
+export const IDLE_VIEW: TrainingView = {
+  status: 'idle', stopping: false, start: null, steps: [], evals: [], samples: [], prompts: {}, logs: [], error: null,
+};
+
+/** A training call was sent: a new run clears the view (the console stays), a resumed one keeps its history. */
+export function running(view: TrainingView, resuming: boolean): TrainingView {
+  const base = resuming ? view : { ...IDLE_VIEW, logs: view.logs };
+  return { ...base, status: 'running', stopping: false, error: null };
+}
+
+/** The Worker describes the run: a resumed one keeps the history up to its checkpoint. */
+export function started(view: TrainingView, start: TrainStart): TrainingView {
+  const upTo = start.resumedFrom;
+  if (upTo === null) return { ...view, start };
+  return {
+    ...view,
+    start,
+    steps: view.steps.filter((s) => s.step <= upTo),
+    evals: view.evals.filter((e) => e.step <= upTo),
+    samples: view.samples.filter((s) => s.step <= upTo),
+  };
+}
+
+export function withEvents(view: TrainingView, events: TrainEvent[], prompts: Record<string, PromptInfo>): TrainingView {
+  const steps = [...view.steps];
+  const evals = [...view.evals];
+  let samples = view.samples;
+  const logs = [...view.logs];
+  let status = view.status;
+  const log = (level: LogLine['level'], message: string) => logs.push({ level, message, at: Date.now() });
+  for (const e of events) {
+    switch (e.type) {
+      case 'sample': {
+        const step = e.step + 1;
+        const last = samples[samples.length - 1];
+        if (last?.step === step) samples = [...samples.slice(0, -1), { step, samples: [...last.samples, e] }];
+        else samples = [...samples, { step, samples: [e] }].slice(-SAMPLE_STEPS);
+        break;
+      }
+      case 'step':
+        steps.push(e);
+        if (e.skipped > 0) log('warn', `step ${e.step}: ${e.skipped} update pass${e.skipped === 1 ? '' : 'es'} skipped`);
+        break;
+      case 'eval':
+        evals.push(e);
+        log('info', `step ${e.step}: held-out mean reward ${e.meanReward.toFixed(3)} on ${e.examples} prompts`);
+        break;
+      case 'checkpoint':
+        log('info', `step ${e.step}: checkpoint saved to ${e.where} (${(e.bytes / 2 ** 20).toFixed(2)} MiB)`);
+        break;
+      case 'log':
+        log(e.level, e.message);
+        break;
+      case 'done':
+        status = e.stopped ? 'stopped' : 'done';
+        log('info', e.stopped ? `stopped after step ${e.step}` : `done: ${e.step} steps`);
+        break;
+    }
+  }
+  const kept = new Set(samples.flatMap((s) => s.samples.map((x) => x.exampleId)));
+  const merged = Object.fromEntries(Object.entries({ ...view.prompts, ...prompts }).filter(([id]) => kept.has(id)));
+  return { ...view, status, steps, evals, samples, prompts: merged, logs: logs.slice(-LOG_LINES) };
+}
+
+export function failed(view: TrainingView, error: EngineError): TrainingView {
+  return { ...view, status: 'failed', stopping: false, error };
+}
+
+/** Samples grouped by prompt, in the order the trainer drew the prompts. */
+export function byPrompt(samples: SampleEvent[]): SampleEvent[][] {
+  const groups: SampleEvent[][] = [];
+  for (const s of samples) (groups[s.prompt] ??= []).push(s);
+  return groups.filter(Boolean).map((g) => g.sort((a, b) => a.index - b.index));
+}

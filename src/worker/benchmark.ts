@@ -1,0 +1,77 @@
+// The Benchmarks tab's engine side: read a suite from the user's files, a URL or the synthetic generator,
+// run it through the shared evaluation runner on a model the Worker holds, and sum it up the benchmark's way.
+import { generateSynthetic } from '../data/synthetic.ts';
+import { runEvaluation, type EvalProgress } from '../eval/runner.ts';
+import { aggregateBench, instanceSuite, limitPerCategory, loadApiBankSuite, loadBfclSuite, urlFiles, type Bench, type EvalSuite, type FileReader } from '../eval/suites.ts';
+import { Generator } from '../model/generate.ts';
+import type { Qwen2Model } from '../model/model.ts';
+import type { Loaded } from './playground.ts';
+import type { BenchArgs, BenchFile, BenchReport, BenchSource } from './protocol.ts';
+
+export interface BenchHooks {
+  onStart(bench: Bench, total: number, errors: string[]): void;
+  onProgress(p: EvalProgress): void;
+}
+
+export class Benchmarks {
+  private abort: AbortController | null = null;
+
+  /** `trained` is the trained policy's model when args.model is 'trained'. */
+  async run(base: Loaded, trained: Qwen2Model | null, args: BenchArgs, hooks: BenchHooks): Promise<BenchReport> {
+    const suite = await loadSuite(args.source);
+    const items = args.limit > 0 ? limitPerCategory(suite.items, args.limit) : suite.items;
+    hooks.onStart(suite.bench, items.length, suite.errors);
+    // The loaded model decodes with the Playground's generator; the trained one gets its own, freed after.
+    const generator = trained ? new Generator(trained) : base.generator;
+    const abort = new AbortController();
+    this.abort = abort;
+    try {
+      const run = await runEvaluation(generator, base.tokenizer, items, {
+        maxNewTokens: args.maxNewTokens,
+        batchSize: args.batchSize,
+        onProgress: hooks.onProgress,
+        signal: abort.signal,
+      });
+      const model = trained ? `${base.files.source} (trained)` : base.files.source;
+      return { bench: suite.bench, model, run, aggregate: aggregateBench(suite.bench, run.categories) };
+    } finally {
+      this.abort = null;
+      if (trained) generator.release();
+    }
+  }
+
+  /** Ends the running benchmark after its current batch; false when none runs. */
+  stop(): boolean {
+    this.abort?.abort();
+    return this.abort !== null;
+  }
+}
+
+function loadSuite(source: BenchSource): Promise<EvalSuite> {
+  if (source.bench === 'synthetic') {
+    return Promise.resolve(instanceSuite(generateSynthetic({ level: source.level, split: 'heldout', seed: source.seed, count: source.count })));
+  }
+  const read = 'url' in source ? urlFiles(source.url) : pickedFiles(source.files);
+  return source.bench === 'bfcl' ? loadBfclSuite(read) : loadApiBankSuite(read, apiBankLevels(source));
+}
+
+/** Picked files by their path in the benchmark folder, wherever in the picked folder they sit. */
+function pickedFiles(files: BenchFile[]): FileReader {
+  const byPath = new Map(files.map((f) => [benchPath(f.path), f.file]));
+  return async (path) => (await byPath.get(path)?.text()) ?? null;
+}
+
+/** "data/bfcl/possible_answer/BFCL_v3_simple.json" → "possible_answer/BFCL_v3_simple.json"; others: the name. */
+function benchPath(path: string): string {
+  const parts = path.split('/');
+  const name = parts[parts.length - 1];
+  return parts[parts.length - 2] === 'possible_answer' ? `possible_answer/${name}` : name;
+}
+
+/** Picked API-Bank files name their levels; a URL is tried for both. */
+function apiBankLevels(source: BenchSource): string[] | undefined {
+  if (!('files' in source)) return undefined;
+  const levels = source.files.flatMap((f) => /^(level-[12])-api\.json$/.exec(benchPath(f.path))?.[1] ?? []);
+  if (levels.length === 0) throw new Error('pick level-1-api.json and/or level-2-api.json (API-Bank test-data)');
+  return levels;
+}
