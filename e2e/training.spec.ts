@@ -3,7 +3,7 @@ import { expect, test } from '@playwright/test';
 
 // Two GRPO steps of the embedded tiny model on SwiftShader, stopped during the second: the plumbing (events,
 // charts, sample cards, stop, OPFS checkpoint, download, export), not learning. Its weights are random, so
-// rewards stay 0 (and the step cut short by Stop skips its update: its update metrics read 0).
+// rewards stay 0. Stop is honoured between steps: the second step completes its update first.
 test('a short GRPO run streams steps, charts and scored samples, stops, and downloads its checkpoint', async ({ page }, testInfo) => {
   test.setTimeout(420_000); // ~2 min here: forward + backward over ~350-token prompts on a CPU adapter
   const pageErrors: string[] = [];

@@ -200,7 +200,7 @@ export class GrpoTrainer<E extends RlExample> {
   private async update(seqs: TrainSequence[]) {
     const c = this.config;
     const { model } = this.policy;
-    const metrics = { loss: 0, kl: 0, clipFraction: 0, entropy: 0, gradNorm: 0, lr: 0, skipped: 0 };
+    const metrics = { loss: NaN, kl: NaN, clipFraction: NaN, entropy: NaN, gradNorm: NaN, lr: learningRate(c.schedule, this.state.optimizerSteps), skipped: 0 };
     if (seqs.length === 0) return metrics;
     const tokens = seqs.reduce((n, s) => n + s.completionIds.length, 0);
     if (c.objective.beta !== 0) {
@@ -211,7 +211,9 @@ export class GrpoTrainer<E extends RlExample> {
       const old = await sequenceLogprobs(model, seqs, c.temperature, c.microBatch);
       seqs.forEach((s, i) => (s.oldLogprobs = Array.from(old[i])));
     }
-    for (let pass = 0; pass < c.iterations && !this.stopRequested; pass++) {
+    // A stop request is honoured between steps: a step always completes its update, so a resumed run
+    // continues exactly where an uninterrupted one would be.
+    for (let pass = 0; pass < c.iterations; pass++) {
       this.policy.zeroGrads();
       const r = await accumulateGradients(model, this.policy.grads, seqs, {
         kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens },
