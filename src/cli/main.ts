@@ -7,8 +7,10 @@ import { bfclCheck } from './commands/bfcl-check.ts';
 import { logits } from './commands/logits.ts';
 import { generate } from './commands/generate.ts';
 import { grads } from './commands/grads.ts';
+import { evaluate } from './commands/eval.ts';
+import { train } from './commands/train.ts';
 
-const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck];
+const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck, evaluate, train];
 
 function help(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}\n  ${''.padEnd(12)} usage: ${c.usage}`);

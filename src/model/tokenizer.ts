@@ -4,6 +4,7 @@
 // plus four added tokens Qwen2.5 lacks. Browser-safe.
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelLoadError, type LoadedModel } from './source.ts';
 import { Template } from '@huggingface/jinja';
 
 export class TokenizerError extends Error {
@@ -208,3 +209,14 @@ export const QWEN25_CHAT_TEMPLATE = String.raw`{%- if tools %}
     {{- '<|im_start|>assistant\n' }}
 {%- endif %}
 `;
+
+/** A loaded model's own tokenizer, or the offline Qwen2.5 one when it ships none; checked against its vocabulary. */
+export async function tokenizerForModel(loaded: LoadedModel): Promise<QwenTokenizer> {
+  const tokenizer = loaded.tokenizerJson
+    ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig)
+    : await qwen25Tokenizer();
+  if (tokenizer.vocabSize > loaded.config.vocabSize) {
+    throw new ModelLoadError(`${loaded.source}: the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${loaded.config.vocabSize}`);
+  }
+  return tokenizer;
+}

@@ -251,16 +251,17 @@ export class GrpoTrainer<E extends RlExample> {
     }
   }
 
-  /** Greedy decoding on the held-out prompts; mean reward (= accuracy for the binary reward). */
+  /** Greedy decoding on the held-out prompts, a micro-batch of prompts at a time; mean reward (= accuracy for the binary reward). */
   async evaluate(): Promise<number> {
     const c = this.config;
     const examples = this.task.heldout.slice(0, c.evalSize);
     let total = 0;
-    for (const ex of examples) {
-      const out = await this.generator.generate(ex.promptIds, {
+    for (let i = 0; i < examples.length; i += c.microBatch) {
+      const part = examples.slice(i, i + c.microBatch);
+      const out = await this.generator.generateBatch(part.map((e) => e.promptIds), {
         n: 1, maxNewTokens: c.maxNewTokens, eosIds: this.task.eosIds, sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
       });
-      total += this.task.reward(this.task.decode(out.tokens[0]), ex as E).reward;
+      part.forEach((ex, j) => (total += this.task.reward(this.task.decode(out.tokens[j]), ex as E).reward));
     }
     const score = examples.length ? total / examples.length : NaN;
     this.emit({ type: 'eval', step: this.state.step, meanReward: score, examples: examples.length });

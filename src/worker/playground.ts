@@ -9,12 +9,11 @@ import {
   filesSource,
   hubSource,
   loadModel,
-  ModelLoadError,
   type LoadedModel,
   type LoadOptions,
   type ModelSource,
 } from '../model/source.ts';
-import { loadTokenizer, qwen25Tokenizer, type QwenTokenizer } from '../model/tokenizer.ts';
+import { tokenizerForModel, type QwenTokenizer } from '../model/tokenizer.ts';
 import { playgroundPrompt } from './prompt.ts';
 import type { Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
 
@@ -55,12 +54,7 @@ export class Playground {
     const onProgress = hooks.onProgress && throttle(NOTICE_MS, hooks.onProgress, (p) => p.loaded === p.total);
     const source = sourceOf(spec);
     const loaded = await loadModel(source, { signal: hooks.signal, onProgress });
-    const tokenizer = loaded.tokenizerJson
-      ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig)
-      : await qwen25Tokenizer();
-    if (tokenizer.vocabSize > loaded.config.vocabSize) {
-      throw new ModelLoadError(`${loaded.source}: the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${loaded.config.vocabSize}`);
-    }
+    const tokenizer = await tokenizerForModel(loaded);
     hooks.signal?.throwIfAborted();
     if (this.current) {
       this.unload(rt);

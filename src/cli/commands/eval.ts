@@ -1,0 +1,159 @@
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CliCommand } from '../command.ts';
+import { UsageError, optionalNumber, parseCommandArgs, requireString } from '../args.ts';
+import { openModel } from '../model.ts';
+import { resolveTemplate, stripJsonComments } from '../train-config.ts';
+import { createNodeRuntime } from '../../gpu/node.ts';
+import { instantiateModel } from '../../model/instantiate.ts';
+import { Generator } from '../../model/generate.ts';
+import { readSourceText } from '../../data/node-files.ts';
+import { parseDataset } from '../../data/datasets.ts';
+import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../../data/synthetic.ts';
+import { runEvaluation } from '../../eval/runner.ts';
+import type { TemplateOptions } from '../../toolcall/template.ts';
+import {
+  BENCHES,
+  aggregateBench,
+  instanceSuite,
+  limitPerCategory,
+  loadApiBankSuite,
+  loadBfclSuite,
+  urlFiles,
+  type Bench,
+  type EvalSuite,
+  type FileReader,
+} from '../../eval/suites.ts';
+
+/** Files of a folder on disk; a missing file is null, a missing folder an error. */
+function dirFiles(dir: string): FileReader {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--data ${dir} is not a directory`);
+  return (file) =>
+    readFile(join(dir, file), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+}
+
+async function loadSuite(bench: Bench, data: string, categories: string[] | undefined): Promise<EvalSuite> {
+  if (bench === 'synthetic') {
+    // "level:seed" is the generator's held-out split; anything else a file of the project's instance format.
+    const [level, seed] = data.split(':');
+    const suite = Object.hasOwn(SYNTHETIC_LEVELS, level) && /^\d+$/.test(seed ?? '')
+      ? instanceSuite(generateSynthetic({ level: level as SyntheticLevel, split: 'heldout', seed: Number(seed) }))
+      : await readSourceText(data).then((text) => {
+          const parsed = parseDataset(text, 'instance');
+          return instanceSuite(parsed.records, parsed.errors.map((e) => `${data}:${e.line}: ${e.message}`));
+        });
+    return categories ? { ...suite, items: suite.items.filter((i) => categories.includes(i.category)) } : suite;
+  }
+  const read = /^https?:\/\//.test(data) ? urlFiles(data) : dirFiles(data);
+  return bench === 'bfcl' ? loadBfclSuite(read, categories) : loadApiBankSuite(read, categories);
+}
+
+/** --template: a JSON object of template fields, or a train config (it has a "model"; its "template" is used). */
+function templateOption(path: string): TemplateOptions {
+  const json = JSON.parse(stripJsonComments(readFileSync(path, 'utf8'))) as Record<string, unknown>;
+  try {
+    return resolveTemplate('model' in json ? json.template : json);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+function count(args: Record<string, unknown>, name: string, fallback: number): number {
+  const n = optionalNumber(args, name, fallback);
+  if (n !== fallback && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${name} must be a whole number ≥ 1`);
+  return n;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export const evaluate: CliCommand = {
+  name: 'eval',
+  summary: 'evaluate a model on BFCL v3, API-Bank or the synthetic task; per-entry JSON Lines, then a summary JSON',
+  usage:
+    'eval --model DIR|embedded|hub:REPO --bench bfcl|apibank|synthetic --data PATH|URL|LEVEL:SEED [--categories a,b] ' +
+    '[--limit N] [--out FILE.jsonl] [--batch B] [--max-new-tokens N] [--max-prompt-tokens N] [--template FILE.json] ' +
+    '[--temperature T] [--seed S]',
+  async run(argv) {
+    const args = parseCommandArgs(argv, {
+      model: { type: 'string' },
+      bench: { type: 'string' },
+      data: { type: 'string' },
+      categories: { type: 'string' },
+      limit: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      'max-prompt-tokens': { type: 'string' },
+      template: { type: 'string' },
+      temperature: { type: 'string' },
+      seed: { type: 'string' },
+    });
+    const bench = requireString(args, 'bench') as Bench;
+    if (!BENCHES.includes(bench)) throw new UsageError(`--bench must be one of ${BENCHES.join(', ')}`);
+    const data = requireString(args, 'data');
+    const categories = typeof args.categories === 'string' ? args.categories.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    const maxNewTokens = count(args, 'max-new-tokens', 512);
+    const batchSize = count(args, 'batch', 8);
+    const limit = count(args, 'limit', Infinity);
+    const template = typeof args.template === 'string' ? templateOption(args.template) : undefined;
+    const sampling = { temperature: optionalNumber(args, 'temperature', 0), topP: 1, topK: 0, seed: optionalNumber(args, 'seed', 0) };
+
+    const suite = await loadSuite(bench, data, categories);
+    for (const e of suite.errors) process.stderr.write(`skipped ${e}\n`);
+    const items = limitPerCategory(suite.items, limit);
+    if (items.length === 0) throw new Error('no items to evaluate');
+    const { loaded, tokenizer } = await openModel(requireString(args, 'model'));
+
+    const rt = await createNodeRuntime();
+    // Positions for the longest prompt kept (the paper's 4096) plus the answer; capped by the model itself.
+    const model = instantiateModel(rt, loaded, { maxPositions: count(args, 'max-prompt-tokens', 4096) + maxNewTokens });
+    const generator = new Generator(model);
+    const out = typeof args.out === 'string' ? openSync(args.out, 'w') : null;
+    const abort = new AbortController();
+    const onSignal = () => {
+      process.stderr.write('eval: stopping after the current batch\n');
+      abort.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.stderr.write(`eval: ${items.length} ${bench} items on ${loaded.source} (${rt.info.vendor} ${rt.info.architecture})\n`);
+    try {
+      const result = await runEvaluation(generator, tokenizer, items, {
+        template,
+        maxNewTokens,
+        batchSize,
+        sampling,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (out !== null) for (const e of p.entries) writeSync(out, JSON.stringify(e) + '\n');
+          const where = p.entries[p.entries.length - 1]?.category ?? '';
+          process.stderr.write(`eval: ${p.done}/${p.total} ${where}  correct ${p.correct} (${pct(p.correct / p.done)})  ${p.tokensPerSec.toFixed(1)} tok/s\n`);
+        },
+      });
+      const summary = {
+        model: loaded.source,
+        bench,
+        data,
+        entries: result.entries.length,
+        stopped: result.stopped,
+        categories: result.categories,
+        aggregate: aggregateBench(bench, result.categories),
+        settings: { maxNewTokens, batchSize, sampling, maxPositions: model.maxPositions },
+        completionTokens: result.completionTokens,
+        seconds: Math.round(result.ms) / 1000,
+      };
+      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (out !== null) closeSync(out);
+      generator.release();
+      model.release();
+      rt.destroy();
+    }
+  },
+};
