@@ -342,9 +342,10 @@ export class GpuRuntime {
     }
     this.assertAlive();
     this.endPass();
-    if (this.profiling && this.querySet && this.timedNames.length > 0) this.resolveTimings(this.encoder);
+    const readTimings = this.profiling && this.querySet && this.timedNames.length > 0 ? this.resolveTimings(this.encoder) : null;
     this.uniforms.flush(this.device.queue);
     this.device.queue.submit([this.encoder.finish()]);
+    readTimings?.(); // mapAsync only after the submit: a buffer pending map may not be used in one
     this.encoder = null;
     this.pendingDispatches = 0;
     this.pool.recycle();
@@ -411,7 +412,8 @@ export class GpuRuntime {
     return on;
   }
 
-  private resolveTimings(enc: GPUCommandEncoder): void {
+  /** Records the query resolve into `enc`; the returned function (call it after the submit) reads it back. */
+  private resolveTimings(enc: GPUCommandEncoder): () => void {
     const n = this.timedNames.length;
     const names = this.timedNames;
     this.timedNames = [];
@@ -419,7 +421,7 @@ export class GpuRuntime {
     const staging = this.device.createBuffer({ size: 16 * n, usage: STORAGE.read });
     enc.resolveQuerySet(this.querySet!, 0, 2 * n, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
-    this.pendingTimingReads.push(
+    return () => this.pendingTimingReads.push(
       (async () => {
         await staging.mapAsync(MAP_READ);
         const t = new BigUint64Array(staging.getMappedRange().slice(0));
