@@ -10,7 +10,8 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+/** fixed digits, or 3 significant digits below 1 (SwiftShader's big-model rates are fractions of a token/s) */
+const f = (x: number, digits = 2) => (!Number.isFinite(x) ? '–' : Math.abs(x) < 1 && x !== 0 ? x.toPrecision(3) : x.toFixed(digits));
 const s = (ms: number) => f(ms / 1000, 2);
 export const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 export const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
