@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { collectPageErrors } from './page-errors.ts';
 
 // BFCL-format files made here (two entries), the way a user picks them: question files and possible answers.
 function bfclFiles(dir: string): { questions: string[]; answers: string[] } {
@@ -29,11 +30,7 @@ function bfclFiles(dir: string): { questions: string[]; answers: string[] } {
 
 test('benchmarks: the synthetic held-out split and picked BFCL files run on the loaded model', async ({ page }, testInfo) => {
   test.setTimeout(240_000);
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
+  const pageErrors = collectPageErrors(page);
 
   await page.goto('/');
   await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');

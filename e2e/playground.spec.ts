@@ -1,13 +1,10 @@
 import { expect, test } from '@playwright/test';
+import { collectPageErrors } from './page-errors.ts';
 
 // The embedded tiny model has random weights: its completions are gibberish, so this checks the plumbing
 // (load, stream G completions, timings), not what they say.
 test('the playground loads the embedded model and streams G completions', async ({ page }, testInfo) => {
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
+  const pageErrors = collectPageErrors(page);
 
   await page.goto('/');
   await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');

@@ -1,12 +1,9 @@
 import { expect, test } from '@playwright/test';
 import { BASE_ARGS, chromiumPath } from './chromium.ts';
+import { collectPageErrors } from './page-errors.ts';
 
 test('the studio finds the WebGPU adapter and the matmul self-test passes on it', async ({ page }, testInfo) => {
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
+  const pageErrors = collectPageErrors(page);
 
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Tool-N1 Studio' })).toBeVisible();

@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
+import { collectPageErrors } from './page-errors.ts';
 
 // Two GRPO steps of the embedded tiny model on SwiftShader, stopped during the second: the plumbing (events,
 // charts, sample cards, stop, OPFS checkpoint, download, export), not learning. Its weights are random, so
 // rewards stay 0. Stop is honoured between steps: the second step completes its update first.
 test('a short GRPO run streams steps, charts and scored samples, stops, and downloads its checkpoint', async ({ page }, testInfo) => {
   test.setTimeout(420_000); // ~2 min here: forward + backward over ~350-token prompts on a CPU adapter
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
+  const pageErrors = collectPageErrors(page);
 
   await page.goto('/');
   await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
