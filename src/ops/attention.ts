@@ -11,7 +11,10 @@ export interface AttentionShape {
   maxLen: number;
 }
 
+/** The uniform block of every attention entry point; rejects shapes the kernels do not handle. */
 function attnParams(s: AttentionShape): ArrayBuffer {
+  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
+  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
   const qkvStride = (s.heads + 2 * s.kvHeads) * s.headDim;
   return params([s.rows, s.heads, s.kvHeads, s.headDim, s.maxLen, qkvStride], [1 / Math.sqrt(s.headDim), 0]);
 }
@@ -31,8 +34,6 @@ export function attention(
   out: Tensor,
   lse: Tensor,
 ): void {
-  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
-  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
   const p = attnParams(s);
   const buffers = [qkv, slots, positions, cacheK, cacheV, out, lse];
   rt.dispatch({
@@ -64,8 +65,6 @@ export function attentionBackward(
   dout: Tensor,
   dqkv: Tensor,
 ): void {
-  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
-  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
   const p = attnParams(s);
   const stats = rt.empty([s.rows, s.heads, 2], 'f32', 'attn.stats');
   rt.dispatch({
