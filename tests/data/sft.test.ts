@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { END_OF_TURN, SFT_REASONING, sftCompletionError, sftTarget, templatedThought } from '../../src/data/sft.ts';
 import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../../src/data/synthetic.ts';
 import { loadTokenizer } from '../../src/model/tokenizer.ts';
+import { pyInt } from '../../src/toolcall/json.ts';
 import { REWARDS } from '../../src/toolcall/reward.ts';
 
 const TINY = join(import.meta.dirname, '..', '..', 'public', 'models', 'tiny');
@@ -31,7 +32,7 @@ describe('SFT targets', () => {
     expect(sftTarget(single, 'none')).toMatch(/^<think><\/think>\n<tool_call>\[\{"name": /);
     expect(sftTarget(single, 'templated')).toMatch(new RegExp(`^<think> The request needs ${single.answers[0].name} with .+\\. </think>\\n<tool_call>`));
     expect(sftTarget({ answers: [] }, 'templated')).toBe(`<think> No listed function fits this request. </think>\n<tool_call>[]</tool_call>${END_OF_TURN}`);
-    expect(templatedThought([{ name: 'a', arguments: { x: 1 } }, { name: 'b', arguments: {} }])).toBe('The request needs a with x and b with no arguments.');
+    expect(templatedThought([{ name: 'a', arguments: { x: pyInt(1) } }, { name: 'b', arguments: {} }])).toBe('The request needs a with x and b with no arguments.');
   });
 
   it('tokenize with the embedded tokenizer to text that round-trips and ends with the EOS id', () => {
