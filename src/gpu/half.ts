@@ -42,3 +42,11 @@ export function bf16BitsToF32(h: number): number {
   u32[0] = h << 16;
   return f32[0];
 }
+
+/** f32 → bfloat16 bits, rounded to nearest even (as torch's .to(torch.bfloat16)); NaN stays a quiet NaN. */
+export function f32ToBf16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}

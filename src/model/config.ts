@@ -87,7 +87,7 @@ export function parseQwen2Config(json: unknown, source: string): Qwen2Config {
     ropeTheta: positive('rope_theta', 10000),
     tieWordEmbeddings: (c.tie_word_embeddings as boolean | undefined) ?? false,
     maxPositionEmbeddings: int('max_position_embeddings', 32768),
-    torchDtype: typeof c.torch_dtype === 'string' ? c.torch_dtype : undefined,
+    torchDtype: typeof c.torch_dtype === 'string' ? c.torch_dtype : typeof c.dtype === 'string' ? c.dtype : undefined, // transformers ≥ 4.56 writes "dtype"
   };
 }
 

@@ -205,8 +205,17 @@ function concat(chunks: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
+/** A whole file's bytes, or undefined when the source does not have it. */
+export async function readFileBytes(source: ModelSource, file: string, opts: LoadOptions = {}): Promise<Uint8Array | undefined> {
+  const opened = await source.open(file, opts.signal);
+  if (!opened) return undefined;
+  const bytes = await readStream(file, opened, opts);
+  await opened.save?.(bytes);
+  return bytes;
+}
+
 /** A JSON object file, or undefined when the source does not have it. */
-async function readJson(source: ModelSource, file: string, opts: LoadOptions): Promise<Record<string, unknown> | undefined> {
+export async function readJson(source: ModelSource, file: string, opts: LoadOptions): Promise<Record<string, unknown> | undefined> {
   const opened = await source.open(file, opts.signal);
   if (!opened) return undefined;
   const bytes = await readStream(file, opened, opts);

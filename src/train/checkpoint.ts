@@ -3,7 +3,8 @@
 // Exports continue elsewhere: LoRA in PEFT's layout, or merged weights in Hugging Face layout.
 
 import type { LoadedModel } from '../model/source.ts';
-import { parseSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../model/safetensors.ts';
+import { parseSafetensors, toFloat32, writeSafetensors, type SafetensorsDType, type TensorView, type WritableTensor } from '../model/safetensors.ts';
+import { f32ToBf16Bits, f32ToF16Bits } from '../gpu/half.ts';
 import { PEFT_MODULE, type LoraTarget, type Policy } from './policy.ts';
 import type { TrainerState } from './trainer.ts';
 
@@ -75,26 +76,49 @@ export async function exportPeft(policy: Policy, baseModel: string): Promise<{ a
   return { adapter: writeSafetensors(tensors, { format: 'pt' }), config: JSON.stringify(config, null, 2) };
 }
 
+/** A tensor written back in a given dtype (bf16 and f16 rounded to nearest even). */
+function inDtype(name: string, shape: number[], dtype: SafetensorsDType, data: Float32Array): WritableTensor {
+  if (dtype === 'F32') return { name, dtype, shape, data };
+  const toBits = dtype === 'BF16' ? f32ToBf16Bits : f32ToF16Bits;
+  const bits = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) bits[i] = toBits(data[i]);
+  return { name, dtype: dtype as 'F16' | 'BF16', shape, data: bits };
+}
+
+/** A loaded tensor as it is, bytes untouched. */
+function asIs(view: TensorView): WritableTensor {
+  if (view.dtype === 'F32') return { name: view.name, dtype: 'F32', shape: view.shape, data: toFloat32(view) };
+  const aligned = view.bytes.byteOffset % 2 === 0 ? view.bytes : new Uint8Array(view.bytes);
+  return { name: view.name, dtype: view.dtype as 'F16' | 'BF16', shape: view.shape, data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2) };
+}
+
 /**
- * Merged weights in Hugging Face layout (F32): the trained tensors for full fine-tuning, or base + scale·B·A
- * for LoRA. Untouched tensors come from the loaded checkpoint.
+ * Merged weights in Hugging Face layout, every tensor in the base checkpoint's dtype (a BF16 base gives BF16):
+ * the trained tensors for full fine-tuning, or base + scale·B·A (summed in f32) for LoRA. Untouched tensors
+ * are the base's bytes.
  */
 export async function exportMerged(policy: Policy, base: LoadedModel): Promise<Uint8Array> {
   const rt = policy.rt;
-  const out = new Map<string, Float32Array>();
-  for (const [name, view] of base.tensors) out.set(name, toFloat32(view).slice());
+  const out = new Map<string, WritableTensor>();
+  for (const [name, view] of base.tensors) out.set(name, asIs(view));
+  const put = (name: string, data: Float32Array) => {
+    const view = base.tensors.get(name)!;
+    out.set(name, inDtype(name, view.shape, view.dtype, data));
+  };
   if (policy.settings.mode === 'full') {
     for (const p of policy.params) {
       const all = (await rt.read(p.param)) as Float32Array;
       const cols = p.param.shape.length === 2 ? p.param.shape[1] : 1;
-      for (const s of policy.hfSlices.get(p.name)!) out.set(s.hfName, all.slice(s.rowStart * cols, (s.rowStart + s.rows) * cols));
+      for (const s of policy.hfSlices.get(p.name)!) put(s.hfName, all.slice(s.rowStart * cols, (s.rowStart + s.rows) * cols));
     }
   } else {
+    const merged = new Map<string, Float32Array>();
     for (const [l, layer] of (policy.model.adapters ?? []).entries()) {
       for (const adapters of Object.values(layer)) {
         for (const a of adapters) {
           const name = `model.layers.${l}.${PEFT_MODULE[a.target as LoraTarget]}.weight`;
-          const W = out.get(name)!;
+          const W = merged.get(name) ?? toFloat32(base.tensors.get(name)!).slice();
+          merged.set(name, W);
           const A = (await rt.read(a.A)) as Float32Array;
           const B = (await rt.read(a.B)) as Float32Array;
           const [rank, inW] = a.A.shape;
@@ -109,7 +133,7 @@ export async function exportMerged(policy: Policy, base: LoadedModel): Promise<U
         }
       }
     }
+    for (const [name, W] of merged) put(name, W);
   }
-  return writeSafetensors([...out].map(([name, data]) => ({ name, dtype: 'F32', shape: base.tensors.get(name)!.shape, data })), { format: 'pt' });
+  return writeSafetensors([...out.values()], { format: 'pt' });
 }
-

@@ -7,8 +7,9 @@ import { instantiateModel } from '../model/instantiate.ts';
 import type { LayerAdapters, LayerGrads, LinearSite, LoraAdapter, ModelGrads, Qwen2Model } from '../model/model.ts';
 import type { ParamState } from '../ops/optim.ts';
 import { Rng } from '../util/random.ts';
+import { PEFT_MODULE, SITE_OF, loraGeometry, type LoraTarget } from '../model/lora.ts';
 
-export type LoraTarget = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+export { PEFT_MODULE, type LoraTarget };
 
 export interface LoraSettings {
   rank: number;
@@ -35,13 +36,6 @@ export interface HfSlice {
   rowStart: number;
   rows: number;
 }
-
-const SITE_OF: Record<LoraTarget, LinearSite> = { q: 'qkv', k: 'qkv', v: 'qkv', o: 'o', gate: 'gateUp', up: 'gateUp', down: 'down' };
-/** Hugging Face module path of each LoRA target inside a layer. */
-export const PEFT_MODULE: Record<LoraTarget, string> = {
-  q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj',
-  gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj',
-};
 
 export class Policy {
   readonly params: NamedParam[] = [];
@@ -116,21 +110,14 @@ export class Policy {
   private loraParams(lora: LoraSettings): ModelGrads {
     const c = this.model.config;
     const rng = new Rng(this.settings.seed);
-    const q = c.numHeads * c.headDim;
-    const kv = c.numKvHeads * c.headDim;
-    const I = c.intermediateSize;
-    const D = c.hiddenSize;
-    // [input width, output rows, column offset inside the fused output]
-    const geometry: Record<LoraTarget, [number, number, number]> = {
-      q: [D, q, 0], k: [D, kv, q], v: [D, kv, q + kv], o: [q, D, 0], gate: [D, I, 0], up: [D, I, I], down: [I, D, 0],
-    };
+    const geometry = loraGeometry(c);
     const adapters: LayerAdapters[] = [];
     const grads: ModelGrads['adapters'] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const layer: LayerAdapters = { qkv: [], o: [], gateUp: [], down: [] };
       const layerGrads: Record<LinearSite, { A: Tensor; B: Tensor }[]> = { qkv: [], o: [], gateUp: [], down: [] };
       for (const target of lora.targets) {
-        const [inW, outRows, colOff] = geometry[target];
+        const { inWidth: inW, outRows, colOff } = geometry[target];
         // PEFT's init: A ~ kaiming-uniform (bound 1/sqrt(in)), B = 0, so training starts at the base model.
         const bound = 1 / Math.sqrt(inW);
         const name = `base_model.model.model.layers.${l}.${PEFT_MODULE[target]}`;

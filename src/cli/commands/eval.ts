@@ -7,6 +7,7 @@ import { openModel } from '../model.ts';
 import { resolveTemplate, stripJsonComments } from '../train-config.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import { instantiateModel } from '../../model/instantiate.ts';
+import { attachAdapter } from '../../model/adapter.ts';
 import { Generator } from '../../model/generate.ts';
 import { readSourceText } from '../../data/node-files.ts';
 import { parseDataset } from '../../data/datasets.ts';
@@ -74,12 +75,13 @@ export const evaluate: CliCommand = {
   name: 'eval',
   summary: 'evaluate a model on BFCL v3, API-Bank or the synthetic task; per-entry JSON Lines, then a summary JSON',
   usage:
-    'eval --model DIR|embedded|hub:REPO --bench bfcl|apibank|synthetic --data PATH|URL|LEVEL:SEED [--categories a,b] ' +
+    'eval --model DIR|embedded|hub:REPO [--adapter DIR] --bench bfcl|apibank|synthetic --data PATH|URL|LEVEL:SEED [--categories a,b] ' +
     '[--limit N] [--out FILE.jsonl] [--batch B] [--max-new-tokens N] [--max-prompt-tokens N] [--template FILE.json] ' +
     '[--temperature T] [--seed S]',
   async run(argv) {
     const args = parseCommandArgs(argv, {
       model: { type: 'string' },
+      adapter: { type: 'string' },
       bench: { type: 'string' },
       data: { type: 'string' },
       categories: { type: 'string' },
@@ -106,11 +108,12 @@ export const evaluate: CliCommand = {
     for (const e of suite.errors) process.stderr.write(`skipped ${e}\n`);
     const items = limitPerCategory(suite.items, limit);
     if (items.length === 0) throw new Error('no items to evaluate');
-    const { loaded, tokenizer } = await openModel(requireString(args, 'model'));
+    const { loaded, tokenizer, adapter } = await openModel(requireString(args, 'model'), typeof args.adapter === 'string' ? args.adapter : undefined);
 
     const rt = await createNodeRuntime();
     // Positions for the longest prompt kept (the paper's 4096) plus the answer; capped by the model itself.
     const model = instantiateModel(rt, loaded, { maxPositions: count(args, 'max-prompt-tokens', 4096) + maxNewTokens });
+    const detach = adapter ? attachAdapter(rt, model, adapter) : undefined;
     const generator = new Generator(model);
     const out = typeof args.out === 'string' ? openSync(args.out, 'w') : null;
     const abort = new AbortController();
@@ -120,7 +123,8 @@ export const evaluate: CliCommand = {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    process.stderr.write(`eval: ${items.length} ${bench} items on ${loaded.source} (${rt.info.vendor} ${rt.info.architecture})\n`);
+    const label = adapter ? `${loaded.source} + LoRA ${adapter.source} (r=${adapter.rank}, ${adapter.pairs.length} matrices)` : loaded.source;
+    process.stderr.write(`eval: ${items.length} ${bench} items on ${label} (${rt.info.vendor} ${rt.info.architecture})\n`);
     try {
       const result = await runEvaluation(generator, tokenizer, items, {
         template,
@@ -136,6 +140,7 @@ export const evaluate: CliCommand = {
       });
       const summary = {
         model: loaded.source,
+        ...(adapter ? { adapter: adapter.source } : {}),
         bench,
         data,
         entries: result.entries.length,
@@ -152,6 +157,7 @@ export const evaluate: CliCommand = {
       process.off('SIGTERM', onSignal);
       if (out !== null) closeSync(out);
       generator.release();
+      detach?.();
       model.release();
       rt.destroy();
     }
