@@ -35,3 +35,10 @@ export function parseIdList(text: string, name: string): number[] {
   }
   return ids;
 }
+
+/** A whole-number option (≥ min); fractions, negatives and non-numbers are usage errors. */
+export function optionalWhole(values: Record<string, unknown>, name: string, fallback: number, min = 0): number {
+  const n = optionalNumber(values, name, fallback);
+  if (!(Number.isSafeInteger(n) && n >= min)) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${String(values[name])}`);
+  return n;
+}

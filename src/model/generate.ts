@@ -5,6 +5,7 @@ import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { KvCache, Qwen2Model, ScratchActivations, type RowBatch } from './model.ts';
 import { sample, type SamplingParams } from '../ops/sample.ts';
 import { replicateWithin } from '../ops/elementwise.ts';
+import { checkDecodeSettings, checkTokenIds } from './inputs.ts';
 
 export interface GenerateOptions {
   n: number;
@@ -82,14 +83,11 @@ export class Generator {
     const P = prompts.length;
     const S = P * n; // sequences
     if (P === 0) throw new Error('generate: no prompts');
-    if (n < 1) throw new Error('generate: n must be at least 1');
+    checkDecodeSettings(opts);
+    const limits = { vocabSize: V, maxPositions: model.maxPositions };
+    prompts.forEach((p, i) => checkTokenIds(p, limits, P === 1 ? 'prompt' : `prompt ${i}`, opts.maxNewTokens));
     const lengths = prompts.map((p) => p.length);
     const longest = Math.max(...lengths);
-    if (Math.min(...lengths) === 0) throw new Error('generate: empty prompt');
-    if (longest + opts.maxNewTokens > model.maxPositions) {
-      throw new Error(`generate: prompt ${longest} + ${opts.maxNewTokens} new tokens exceeds the model's ${model.maxPositions} positions`);
-    }
-    for (const p of prompts) for (const id of p) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`generate: token id ${id} outside the vocabulary (0..${V - 1})`);
     const cache = this.ensureCache(S, longest + opts.maxNewTokens);
 
     // Prefill: prompt p into slot p·n; logits of its last position into row p·n, replicated to its n rows.
@@ -165,6 +163,7 @@ export class Generator {
     const { rt, model } = this;
     const T = ids.length;
     const V = model.config.vocabSize;
+    checkTokenIds(ids, { vocabSize: V, maxPositions: model.maxPositions });
     const cache = this.ensureCache(1, T);
     const batch = this.rows(ids, Array(T).fill(0), ids.map((_, i) => i));
     const hidden = model.forward(batch, cache, this.acts);

@@ -360,24 +360,51 @@ export interface CategoryScore {
   total: number;
 }
 
-/** Checks every result against its question (and possible answer); an id with no question counts as wrong. */
+/** What a question without a result scores as: wrong, like an empty completion would be. */
+export const MISSING_RESULT = 'missing_result';
+
+export interface BfclScoring {
+  /** one per question, in question order */
+  entries: EntryResult[];
+  /** correct / total, total = every question record (unreadable ones included, as wrong) */
+  score: CategoryScore;
+  /** result ids that are no question of the category: not scored */
+  unknownIds: string[];
+  /** ids with more than one result: the first one is scored */
+  duplicateIds: string[];
+}
+
+/**
+ * Scores a category over its questions, not over the results: a question without a result counts as wrong
+ * (MISSING_RESULT), and so does each of `unreadable` question records that could not be read.
+ */
 export function scoreBfcl(
   category: string,
   questions: BfclQuestion[],
   answers: BfclAnswer[] | undefined,
   results: { id: string; result: string }[],
-): { entries: EntryResult[]; score: CategoryScore } {
-  const questionById = new Map(questions.map((q) => [q.id, q]));
+  unreadable = 0,
+): BfclScoring {
+  const questionIds = new Set(questions.map((q) => q.id));
   const answerById = new Map((answers ?? []).map((a) => [a.id, a]));
-  const entries = results.map(({ id, result }): EntryResult => {
-    const question = questionById.get(id);
-    if (!question) return { id, valid: false, error: 'unknown_id' };
+  const resultById = new Map<string, string>();
+  const unknownIds: string[] = [];
+  const duplicateIds: string[] = [];
+  for (const { id, result } of results) {
+    if (!questionIds.has(id)) unknownIds.push(id);
+    else if (resultById.has(id)) duplicateIds.push(id);
+    else resultById.set(id, result);
+  }
+  const entries = questions.map((question): EntryResult => {
+    const { id } = question;
+    const result = resultById.get(id);
+    if (result === undefined) return { id, valid: false, error: MISSING_RESULT };
     if (!isRelevanceCategory(category) && !answerById.has(id)) return { id, valid: false, error: 'missing_possible_answer' };
     return { id, ...checkBfcl(category, question, answerById.get(id), result) };
   });
   const correct = entries.filter((e) => e.valid).length;
-  const total = entries.length;
-  return { entries, score: { category, accuracy: total > 0 ? correct / total : 0, correct, total } };
+  const total = entries.length + unreadable;
+  return { entries, score: { category, accuracy: total > 0 ? correct / total : 0, correct, total }, unknownIds, duplicateIds };
 }
 
 export interface BfclSummary {

@@ -14,9 +14,34 @@ export interface JsonObject {
   [key: string]: Json;
 }
 
-/** Parses JSON text, numbers kept lossless. Throws on invalid JSON (and, unlike Python, on duplicate keys). */
+/** Deeper JSON is refused before parsing: the parser and everything that walks the value recurse. */
+export const MAX_JSON_DEPTH = 512;
+
+/** The deepest nesting of arrays and objects in the text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * Parses JSON text, numbers kept lossless. Throws on invalid JSON and on nesting deeper than MAX_JSON_DEPTH.
+ * A repeated key keeps its first position and its last value, as Python's json.loads does.
+ */
 export function parseJson(text: string): Json {
-  return parse(text) as Json;
+  const depth = nestingDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw new SyntaxError(`JSON nested ${depth} levels deep (the limit is ${MAX_JSON_DEPTH})`);
+  return parse(text, null, { onDuplicateKey: ({ newValue }) => newValue }) as Json;
 }
 
 export function isJsonObject(value: unknown): value is JsonObject {

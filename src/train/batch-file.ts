@@ -40,9 +40,10 @@ export function parseGradBatch(json: unknown): GradBatch {
   if (!Array.isArray(b.sequences) || b.sequences.length === 0) fail('sequences', 'must be a non-empty array');
   const grpo = b.objective === 'grpo';
   const beta = grpo ? num(b.beta, 'beta', 0) : 0;
+  if (beta < 0) fail('beta', `must be ≥ 0, got ${beta}`);
   const sequences = (b.sequences as unknown[]).map((raw, i): TrainSequence => {
     const at = `sequences[${i}]`;
-    if (typeof raw !== 'object' || raw === null) fail(at, 'must be an object');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(at, 'must be an object');
     const s = raw as Record<string, unknown>;
     const promptIds = numbers(s.prompt_ids, `${at}.prompt_ids`, undefined, true);
     const completionIds = numbers(s.completion_ids, `${at}.completion_ids`, undefined, true);
@@ -60,18 +61,26 @@ export function parseGradBatch(json: unknown): GradBatch {
   });
   if (!grpo) return { objective: { kind: 'sft' }, temperature, sequences };
   const lossType = (b.loss_type ?? 'grpo') as LossType;
-  if (!LOSS_TYPES.includes(lossType)) fail('loss_type', `must be one of ${LOSS_TYPES.join(', ')}`);
+  if (!LOSS_TYPES.includes(lossType)) fail('loss_type', `must be one of ${LOSS_TYPES.join(', ')}, got ${JSON.stringify(b.loss_type)}`);
   const epsilonLow = num(b.epsilon_low, 'epsilon_low', 0.2);
+  const epsilonHigh = num(b.epsilon_high, 'epsilon_high', epsilonLow);
+  for (const [field, eps] of [['epsilon_low', epsilonLow], ['epsilon_high', epsilonHigh]] as const) {
+    if (eps < 0) fail(field, `must be ≥ 0, got ${eps}`);
+  }
+  const longest = Math.max(...sequences.map((s) => s.completionIds.length));
+  const maxCompletionLength = num(b.max_completion_length, 'max_completion_length', Math.max(1, longest));
+  if (!Number.isInteger(maxCompletionLength) || maxCompletionLength < 1) fail('max_completion_length', `must be a whole number ≥ 1, got ${maxCompletionLength}`);
+  if (maxCompletionLength < longest) fail('max_completion_length', `${maxCompletionLength} is shorter than the longest completion (${longest} tokens)`);
   return {
     objective: {
       kind: 'grpo',
       settings: {
         lossType,
         epsilonLow,
-        epsilonHigh: num(b.epsilon_high, 'epsilon_high', epsilonLow),
+        epsilonHigh,
         beta,
         klClamp: null, // the grads command reports the unclamped KL, as TRL computes it
-        maxCompletionLength: num(b.max_completion_length, 'max_completion_length', Math.max(...sequences.map((s) => s.completionIds.length))),
+        maxCompletionLength,
       },
     },
     temperature,

@@ -5,6 +5,7 @@
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { KvCache, LayerActivations, RecomputeActivations, ScratchActivations, type Activations, type ModelGrads, type Qwen2Model, type RowBatch } from '../model/model.ts';
 import { tokenLogprobs, tokenLogprobsBackward } from '../ops/logprob.ts';
+import { checkTokenIds } from '../model/inputs.ts';
 import { grpoObjective, sftObjective, type GrpoSettings, type ObjectiveResult } from './objectives.ts';
 
 export interface TrainSequence {
@@ -44,20 +45,20 @@ function pack(rt: GpuRuntime, model: Qwen2Model, seqs: TrainSequence[]): Packed 
   const targets: number[] = [];
   const starts: number[] = [];
   let maxLen = 1;
+  const limits = { vocabSize: model.config.vocabSize, maxPositions: model.maxPositions };
   seqs.forEach((s, i) => {
     if (s.promptIds.length === 0) throw new Error('a training sequence needs a non-empty prompt');
     const all = [...s.promptIds, ...s.completionIds];
+    checkTokenIds(all, limits, `sequence ${i}`);
     maxLen = Math.max(maxLen, all.length);
     starts.push(ids.length + s.promptIds.length - 1);
     all.forEach((id, p) => {
-      if (!Number.isInteger(id) || id < 0 || id >= model.config.vocabSize) throw new Error(`token id ${id} outside the vocabulary`);
       ids.push(id);
       slots.push(i);
       positions.push(p);
       targets.push(p + 1 < all.length ? all[p + 1] : 0);
     });
   });
-  if (maxLen > model.maxPositions) throw new Error(`sequence of ${maxLen} tokens exceeds the policy's ${model.maxPositions} positions`);
   const n = ids.length;
   return {
     batch: {

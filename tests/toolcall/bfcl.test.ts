@@ -189,16 +189,21 @@ describe('BFCL loading, scores and summaries', () => {
     expect(categoryOfId('parallel_multiple_7')).toBe('parallel_multiple');
   });
 
-  it('scores a category, counting unknown ids as wrong', () => {
-    const { entries, score } = scoreBfcl('parallel', [...questions.values()], [...answers.values()], [
+  it('scores a category over its questions: a missing result is wrong, an unknown id is set apart', () => {
+    const parallel = [...questions.values()].filter((q) => q.id.startsWith('parallel_'));
+    const second = { ...parallel[0], id: 'parallel_1' };
+    const { entries, score, unknownIds, duplicateIds } = scoreBfcl('parallel', [...parallel, second], [...answers.values()], [
       { id: 'parallel_0', result: completion(call('w', '{"city": "Rome"}'), call('w', '{"city": "Paris"}')) },
+      { id: 'parallel_0', result: completion() },
       { id: 'parallel_9', result: completion() },
-    ]);
+    ], 1);
     expect(entries).toEqual([
       { id: 'parallel_0', valid: true, error: null },
-      { id: 'parallel_9', valid: false, error: 'unknown_id' },
+      { id: 'parallel_1', valid: false, error: 'missing_result' },
     ]);
-    expect(score).toEqual({ category: 'parallel', accuracy: 0.5, correct: 1, total: 2 });
+    expect(unknownIds).toEqual(['parallel_9']);
+    expect(duplicateIds).toEqual(['parallel_0']);
+    expect(score).toEqual({ category: 'parallel', accuracy: 1 / 3, correct: 1, total: 3 }); // + 1 unreadable question
   });
 
   it("summarises as the paper does (Non-live mean, Live weighted) and as BFCL does", () => {

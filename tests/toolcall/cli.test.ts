@@ -12,12 +12,13 @@ const file = (name: string, lines: string[]) => {
   return path;
 };
 
-/** Runs a command and returns its stdout lines parsed as JSON. */
-async function run(command: typeof score, argv: string[]): Promise<unknown[]> {
+/** Runs a command and returns its stdout lines parsed as JSON; `fails`: it must end with that error (after its output). */
+async function run(command: typeof score, argv: string[], fails?: RegExp): Promise<unknown[]> {
   const out: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  await command.run(argv);
+  if (fails) await expect(command.run(argv)).rejects.toThrow(fails);
+  else await command.run(argv);
   return out.join('').trim().split('\n').map((l) => JSON.parse(l));
 }
 
@@ -32,7 +33,7 @@ describe('cli score', () => {
   ]);
 
   it('prints one line per case, error lines for malformed ones', async () => {
-    expect(await run(score, ['--in', cases])).toEqual([
+    expect(await run(score, ['--in', cases], /2 of 4 cases could not be scored/)).toEqual([
       { reward: 1, toolCallFound: true, jsonParsed: true, thinkTags: true, namesMatch: true, exactMatch: true },
       { reward: 1, toolCallFound: true, jsonParsed: true, thinkTags: true, namesMatch: true, exactMatch: true },
       { error: 'ground_truth[0].arguments must be an object', line: 3 },
@@ -71,5 +72,15 @@ describe('cli bfcl-check', () => {
       { category: 'irrelevance', accuracy: 0, correct: 0, total: 2 },
     ]);
     await expect(bfclCheck.run(['--questions', questions, '--results', results])).rejects.toThrow('--answers is required');
+  });
+
+  it('divides by the questions: one without a result counts as wrong and is reported', async () => {
+    const one = file('one.jsonl', [JSON.stringify({ id: 'simple_0', result: call('10') }), '{"id": "simple_1", "result": 3}']);
+    expect(await run(bfclCheck, ['--questions', questions, '--answers', answers, '--results', one], /1 unreadable lines/)).toEqual([
+      { id: 'simple_0', valid: true, error: null },
+      { id: 'simple_1', valid: false, error: 'missing_result' },
+      { category: 'simple', accuracy: 0.5, correct: 1, total: 2 },
+    ]);
+    await expect(bfclCheck.run(['--questions', questions, '--results', results, '--category', 'simpel'])).rejects.toThrow('--category "simpel" is not a BFCL v3 single-turn category');
   });
 });

@@ -6,6 +6,9 @@ import { loadModel } from '../../model/source.ts';
 import { instantiateModel } from '../../model/instantiate.ts';
 import { Generator } from '../../model/generate.ts';
 import { loadTokenizer } from '../../model/tokenizer.ts';
+import { checkDecodeSettings, checkTokenIds } from '../../model/inputs.ts';
+
+const FLAGS = { n: '--n', maxNewTokens: '--max-new-tokens', temperature: '--temperature', topP: '--top-p', topK: '--top-k', seed: '--seed' };
 
 export const generate: CliCommand = {
   name: 'generate',
@@ -29,6 +32,22 @@ export const generate: CliCommand = {
     const dir = typeof args.model === 'string' ? args.model : undefined;
     if (!dir) throw new UsageError('missing required option --model');
     if ((args.prompt === undefined) === (args.ids === undefined)) throw new UsageError('give exactly one of --prompt and --ids');
+    const settings = {
+      n: optionalNumber(args, 'n', 1),
+      maxNewTokens: optionalNumber(args, 'max-new-tokens', 32),
+      sampling: {
+        temperature: optionalNumber(args, 'temperature', 0.7),
+        topP: optionalNumber(args, 'top-p', 1),
+        topK: optionalNumber(args, 'top-k', 0),
+        seed: optionalNumber(args, 'seed', 0),
+      },
+    };
+    try {
+      checkDecodeSettings(settings, FLAGS);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const givenIds = typeof args.ids === 'string' ? parseIdList(args.ids, 'ids') : null;
     const loaded = await loadModel(dirSource(dir));
     const tokenizer = loaded.tokenizerJson ? await loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig) : null;
     let ids: number[];
@@ -37,25 +56,16 @@ export const generate: CliCommand = {
       const text = args.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: args.prompt }]) : args.prompt;
       ids = tokenizer.encode(text);
     } else {
-      ids = parseIdList(String(args.ids), 'ids');
+      ids = givenIds!;
     }
-    const n = optionalNumber(args, 'n', 1);
-    const maxNew = optionalNumber(args, 'max-new-tokens', 32);
+    const maxNew = settings.maxNewTokens;
+    const limits = { vocabSize: loaded.config.vocabSize, maxPositions: loaded.config.maxPositionEmbeddings };
+    checkTokenIds(ids, limits, givenIds ? '--ids' : 'the prompt', maxNew);
     const rt = await createNodeRuntime();
     const model = instantiateModel(rt, loaded, { maxPositions: ids.length + maxNew });
     const gen = new Generator(model);
     const eosIds = tokenizer?.eosIds ?? [];
-    const result = await gen.generate(ids, {
-      n,
-      maxNewTokens: maxNew,
-      eosIds,
-      sampling: {
-        temperature: optionalNumber(args, 'temperature', 0.7),
-        topP: optionalNumber(args, 'top-p', 1),
-        topK: optionalNumber(args, 'top-k', 0),
-        seed: optionalNumber(args, 'seed', 0),
-      },
-    });
+    const result = await gen.generate(ids, { ...settings, eosIds });
     const completions = result.tokens.map((t, i) => ({
       ids: t,
       text: tokenizer ? tokenizer.decode(t) : null,

@@ -7,6 +7,7 @@ import { loadModel } from '../../model/source.ts';
 import { parseGradBatch } from '../../train/batch-file.ts';
 import { batchGradients } from '../../train/grads.ts';
 import { writeSafetensors } from '../../model/safetensors.ts';
+import { checkTokenIds } from '../../model/inputs.ts';
 
 export const grads: CliCommand = {
   name: 'grads',
@@ -22,8 +23,15 @@ export const grads: CliCommand = {
     } catch (e) {
       throw new Error(`${batchPath}: ${(e as Error).message}`);
     }
-    const batch = parseGradBatch(json);
+    let batch;
+    try {
+      batch = parseGradBatch(json);
+    } catch (e) {
+      throw new Error(`${batchPath}: ${(e as Error).message}`);
+    }
     const loaded = await loadModel(dirSource(requireString(args, 'model')));
+    const limits = { vocabSize: loaded.config.vocabSize, maxPositions: loaded.config.maxPositionEmbeddings };
+    batch.sequences.forEach((s, i) => checkTokenIds([...s.promptIds, ...s.completionIds], limits, `${batchPath}: sequences[${i}] (prompt_ids + completion_ids)`));
     const rt = await createNodeRuntime();
     const { loss, grads } = await batchGradients(rt, loaded, batch);
     if (!Number.isFinite(loss)) throw new Error(`the loss is ${loss}: no gradients written`);

@@ -6,6 +6,7 @@ import { dirSource } from '../../model/source-node.ts';
 import { loadModel } from '../../model/source.ts';
 import { instantiateModel } from '../../model/instantiate.ts';
 import { Generator } from '../../model/generate.ts';
+import { checkTokenIds } from '../../model/inputs.ts';
 
 export const logits: CliCommand = {
   name: 'logits',
@@ -21,6 +22,7 @@ export const logits: CliCommand = {
     const ids = parseIdList(requireString(args, 'ids'), 'ids');
     const out = requireString(args, 'out');
     const loaded = await loadModel(dirSource(requireString(args, 'model')));
+    checkTokenIds(ids, { vocabSize: loaded.config.vocabSize, maxPositions: loaded.config.maxPositionEmbeddings }, '--ids');
     const rt = await createNodeRuntime();
     const model = instantiateModel(rt, loaded, { maxPositions: ids.length, matrixDtype: args.f32 ? 'f32' : undefined });
     const gen = new Generator(model);

@@ -28,5 +28,7 @@ export const score: CliCommand = {
       ...cases.errors.map((e) => ({ line: e.line, out: { error: e.message, line: e.line } })),
     ].sort((a, b) => a.line - b.line);
     for (const { out } of lines) process.stdout.write(JSON.stringify(out) + '\n');
+    if (cases.errors.length > 0) throw new Error(`${cases.errors.length} of ${lines.length} cases could not be scored (their error lines are above)`);
+    if (lines.length === 0) throw new Error(`${args.in}: no cases`);
   },
 };
