@@ -17,6 +17,9 @@ export interface Qwen2Config {
   torchDtype: string | undefined;
 }
 
+/** Positions beyond 2^24 are not exact in f32 (the rotary angles), and no device holds tables that long. */
+export const MAX_POSITIONS = 2 ** 24;
+
 export class ConfigError extends Error {
   constructor(source: string, problem: string) {
     super(`${source}: ${problem}`);
@@ -75,6 +78,11 @@ export function parseQwen2Config(json: unknown, source: string): Qwen2Config {
   }
   if (headDim % 2 !== 0) throw new ConfigError(source, `head_dim ${headDim} must be even for rotary embeddings`);
 
+  const maxPositionEmbeddings = int('max_position_embeddings', 32768);
+  if (maxPositionEmbeddings < 2 || maxPositionEmbeddings > MAX_POSITIONS) {
+    throw new ConfigError(source, `max_position_embeddings ${maxPositionEmbeddings} is outside 2..${MAX_POSITIONS} (the RoPE tables' range)`);
+  }
+
   return {
     hiddenSize,
     intermediateSize: int('intermediate_size'),
@@ -86,7 +94,7 @@ export function parseQwen2Config(json: unknown, source: string): Qwen2Config {
     rmsNormEps: positive('rms_norm_eps'),
     ropeTheta: positive('rope_theta', 10000),
     tieWordEmbeddings: (c.tie_word_embeddings as boolean | undefined) ?? false,
-    maxPositionEmbeddings: int('max_position_embeddings', 32768),
+    maxPositionEmbeddings,
     torchDtype: typeof c.torch_dtype === 'string' ? c.torch_dtype : typeof c.dtype === 'string' ? c.dtype : undefined, // transformers ≥ 4.56 writes "dtype"
   };
 }

