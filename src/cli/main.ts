@@ -9,8 +9,9 @@ import { generate } from './commands/generate.ts';
 import { grads } from './commands/grads.ts';
 import { evaluate } from './commands/eval.ts';
 import { train } from './commands/train.ts';
+import { exportRun } from './commands/export-run.ts';
 
-const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck, evaluate, train];
+const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck, evaluate, train, exportRun];
 
 function help(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}\n  ${''.padEnd(12)} usage: ${c.usage}`);

@@ -21,7 +21,7 @@ import { exportMerged, exportPeft, readCheckpointMeta, restoreCheckpoint, saveCh
 const CONFIG_FILE = 'train-config.json';
 const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** Files copied next to a merged export so that `--model DIR` loads it like the original. */
-const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+export const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** Written beside the target and renamed over it: a crash leaves the old file or the new one, never half of one. */
 function writeAtomically(path: string, bytes: Uint8Array | string): void {
@@ -29,7 +29,7 @@ function writeAtomically(path: string, bytes: Uint8Array | string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-async function instances(data: DataConfig, seed: number): Promise<{ train: Instance[]; heldout: Instance[]; notes: string[] }> {
+export async function instances(data: DataConfig, seed: number): Promise<{ train: Instance[]; heldout: Instance[]; notes: string[] }> {
   if ('synthetic' in data) {
     const { level, seed: dataSeed, train, heldout } = data.synthetic;
     return {
