@@ -1,5 +1,5 @@
 // The train command's configuration file: JSON with // and /* */ comments. What is left out takes its
-// default (grpo: PAPER_GRPO key by key, template: DEFAULT_TEMPLATE); an unknown key is an error, so a typo
+// default (grpo: PAPER_GRPO key by key, template: DEFAULT_TEMPLATE, see resolveTemplate); an unknown key is an error, so a typo
 // never trains silently with a default. Relative paths are relative to the config file.
 import { isAbsolute, resolve } from 'node:path';
 import type { DatasetFormat } from '../data/datasets.ts';
@@ -8,7 +8,7 @@ import type { LossType, ScaleRewards } from '../train/objectives.ts';
 import type { LoraSettings, LoraTarget } from '../train/policy.ts';
 import { PAPER_GRPO, type GrpoConfig } from '../train/trainer.ts';
 import { REWARDS, type RewardName } from '../toolcall/reward.ts';
-import { DEFAULT_TEMPLATE, type TemplateOptions } from '../toolcall/template.ts';
+import { resolveTemplate, type TemplateOptions } from '../toolcall/template.ts';
 import type { ModelSpec } from './model.ts';
 
 export type DataConfig =
@@ -169,14 +169,7 @@ function data(v: unknown, baseDir: string): DataConfig {
   };
 }
 
-/** Template fields over DEFAULT_TEMPLATE (the config's "template"; also eval's --template). */
-export function resolveTemplate(v: unknown): TemplateOptions {
-  if (v === undefined) return DEFAULT_TEMPLATE;
-  const o = object(v, 'template');
-  onlyKeys(o, Object.keys(DEFAULT_TEMPLATE), 'template');
-  for (const [k, s] of Object.entries(o)) text(s, `template.${k}`);
-  return { ...DEFAULT_TEMPLATE, ...(o as Partial<TemplateOptions>) };
-}
+export { resolveTemplate };
 
 function grpo(v: unknown): GrpoConfig {
   const o = v === undefined ? {} : object(v, 'grpo');

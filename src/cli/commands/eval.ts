@@ -1,10 +1,10 @@
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliCommand } from '../command.ts';
 import { UsageError, optionalNumber, parseCommandArgs, requireString } from '../args.ts';
 import { openModel } from '../model.ts';
-import { resolveTemplate, stripJsonComments } from '../train-config.ts';
+import { readTemplateFile } from '../template-file.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import { instantiateModel } from '../../model/instantiate.ts';
 import { attachAdapter } from '../../model/adapter.ts';
@@ -13,7 +13,6 @@ import { readSourceText } from '../../data/node-files.ts';
 import { parseDataset } from '../../data/datasets.ts';
 import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../../data/synthetic.ts';
 import { runEvaluation } from '../../eval/runner.ts';
-import type { TemplateOptions } from '../../toolcall/template.ts';
 import {
   BENCHES,
   aggregateBench,
@@ -53,16 +52,6 @@ async function loadSuite(bench: Bench, data: string, categories: string[] | unde
   return bench === 'bfcl' ? loadBfclSuite(read, categories) : loadApiBankSuite(read, categories);
 }
 
-/** --template: a JSON object of template fields, or a train config (it has a "model"; its "template" is used). */
-function templateOption(path: string): TemplateOptions {
-  const json = JSON.parse(stripJsonComments(readFileSync(path, 'utf8'))) as Record<string, unknown>;
-  try {
-    return resolveTemplate('model' in json ? json.template : json);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-}
-
 function count(args: Record<string, unknown>, name: string, fallback: number): number {
   const n = optionalNumber(args, name, fallback);
   if (n !== fallback && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${name} must be a whole number ≥ 1`);
@@ -76,7 +65,7 @@ export const evaluate: CliCommand = {
   summary: 'evaluate a model on BFCL v3, API-Bank or the synthetic task; per-entry JSON Lines, then a summary JSON',
   usage:
     'eval --model DIR|embedded|hub:REPO [--adapter DIR] --bench bfcl|apibank|synthetic --data PATH|URL|LEVEL:SEED [--categories a,b] ' +
-    '[--limit N] [--out FILE.jsonl] [--batch B] [--max-new-tokens N] [--max-prompt-tokens N] [--template FILE.json] ' +
+    '[--limit N] [--out FILE.jsonl] [--batch B] [--max-new-tokens N] [--max-prompt-tokens N] [--template FILE.json|FILE.txt] ' +
     '[--temperature T] [--seed S]',
   async run(argv) {
     const args = parseCommandArgs(argv, {
@@ -101,7 +90,7 @@ export const evaluate: CliCommand = {
     const maxNewTokens = count(args, 'max-new-tokens', 512);
     const batchSize = count(args, 'batch', 8);
     const limit = count(args, 'limit', Infinity);
-    const template = typeof args.template === 'string' ? templateOption(args.template) : undefined;
+    const template = typeof args.template === 'string' ? readTemplateFile(args.template) : undefined;
     const sampling = { temperature: optionalNumber(args, 'temperature', 0), topP: 1, topK: 0, seed: optionalNumber(args, 'seed', 0) };
 
     const suite = await loadSuite(bench, data, categories);

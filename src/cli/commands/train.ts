@@ -4,6 +4,8 @@ import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs, requireString } from '../args.ts';
 import { openModel, type ModelSpec } from '../model.ts';
 import { parseTrainConfig, type DataConfig, type TrainConfig } from '../train-config.ts';
+import { readTemplateFile } from '../template-file.ts';
+import { renderPrompt } from '../../toolcall/template.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import type { GpuDeviceLostError } from '../../gpu/device.ts';
 import { instantiateModel } from '../../model/instantiate.ts';
@@ -102,14 +104,15 @@ function progressLine(e: TrainEvent, steps: number): string | null {
 export const train: CliCommand = {
   name: 'train',
   summary: 'GRPO on a tool-calling task from a JSON config; events, checkpoints and the export go to --out',
-  usage: 'train --config FILE.json --out DIR [--resume]   (--resume alone reuses DIR/train-config.json)',
+  usage: 'train --config FILE.json --out DIR [--resume] [--template FILE.json|FILE.txt]   (--resume alone reuses DIR/train-config.json)',
   async run(argv) {
-    const args = parseCommandArgs(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' } });
+    const args = parseCommandArgs(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, template: { type: 'string' } });
     const dir = resolve(requireString(args, 'out'));
     const checkpointPath = join(dir, CHECKPOINT_FILE);
     const configPath = typeof args.config === 'string' ? args.config : args.resume ? join(dir, CONFIG_FILE) : undefined;
     if (!configPath) throw new UsageError('missing required option --config');
-    const config = parseTrainConfig(readFileSync(configPath, 'utf8'), configPath);
+    const parsed = parseTrainConfig(readFileSync(configPath, 'utf8'), configPath);
+    const config = typeof args.template === 'string' ? { ...parsed, template: readTemplateFile(args.template) } : parsed;
     const resumeFrom = args.resume ? checkpointPath : config.resume;
     if (!resumeFrom && existsSync(checkpointPath)) {
       throw new UsageError(`${dir} already holds a run: pass --resume to continue it, or choose another --out`);
@@ -144,6 +147,8 @@ export const train: CliCommand = {
       if (changed.length > 0) emit({ type: 'log', level: 'warn', message: `settings differ from the checkpoint's run: ${changed.join(', ')}` });
     }
     for (const message of notes) emit({ type: 'log', level: 'info', message });
+    const first = task.train[0];
+    process.stderr.write(`the prompt of ${first.id} (${first.promptIds.length} tokens), as the policy sees it:\n${renderPrompt(first.instance, config.template)}\n`);
 
     const rt = await createNodeRuntime();
     const maxPositions = maxPromptTokens + g.maxNewTokens;
