@@ -6,6 +6,7 @@ import { SYNTHETIC_LEVELS, type SyntheticLevel } from '../data/synthetic.ts';
 import type { CategorySummary, EvalEntry } from '../eval/runner.ts';
 import type { Bench, BenchAggregate } from '../eval/suites.ts';
 import type { BenchFile } from '../worker/protocol.ts';
+import { AdapterPicker } from './AdapterPicker.tsx';
 import { CompletionBody } from './CompletionView.tsx';
 import { NumberField, Segmented, SelectField } from './fields.tsx';
 import { formatRate } from './format.ts';
@@ -143,6 +144,7 @@ function BenchConfig() {
         ]}
         onChange={(m) => update({ model: m })}
       />
+      {f.model === 'loaded' && <AdapterPicker />}
       {f.model === 'trained' && !trained && <p className="note">No trained policy for this model yet: train one on the Training tab.</p>}
       <p className="note">Greedy decoding with the thinking template, as the paper evaluates.</p>
       <div className="actions">

@@ -5,6 +5,7 @@ import { parseCompletion } from '../toolcall/decode.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { EXAMPLE_TOOLS, playgroundPrompt, toolName } from '../worker/prompt.ts';
 import type { Completion, GenerateReport } from '../worker/protocol.ts';
+import { AdapterPicker } from './AdapterPicker.tsx';
 import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
 import { NumberField, Segmented } from './fields.tsx';
 import { formatBytes, formatCount, formatRate } from './format.ts';
@@ -105,6 +106,7 @@ function ModelCard() {
           <p className="summary fail" data-testid="load-error" data-code={load.error.code}>{load.error.message}</p>
         ))}
       <ModelInfoView />
+      <AdapterPicker />
     </section>
   );
 }

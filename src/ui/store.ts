@@ -8,6 +8,7 @@ import type { GpuInfo } from '../gpu/device.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { toolName } from '../worker/prompt.ts';
 import type {
+  AdapterInfo,
   BenchFile,
   BenchReport,
   BenchSource,
@@ -43,6 +44,15 @@ export type LoadState =
   | { status: 'idle' }
   | { status: 'loading'; label: string; progress: LoadProgress | null }
   | { status: 'failed'; error: EngineError }; // code 'cancelled' when the user cancelled
+
+/** The attached adapter (a refused one leaves it attached), the folder being read, the last refusal. */
+export interface AdapterState {
+  info: AdapterInfo | null;
+  loading: string | null;
+  error: EngineError | null;
+}
+
+const NO_ADAPTER: AdapterState = { info: null, loading: null, error: null };
 
 export type GenerationState =
   | { status: 'idle' }
@@ -145,6 +155,8 @@ export interface Studio {
   /** The model the Worker holds now (null before the first load, and once a replaced one is freed). */
   model: ModelInfo | null;
   load: LoadState;
+  /** a LoRA adapter over the loaded model (Playground and Benchmarks) */
+  adapter: AdapterState;
   generation: GenerationState;
   settings: PlaygroundSettings;
   training: TrainingView;
@@ -161,6 +173,8 @@ export interface Studio {
   runSelftest(): Promise<void>;
   loadModel(source: ModelSourceSpec, label: string): Promise<void>;
   cancelLoad(): void;
+  loadAdapter(files: File[], label: string): Promise<void>;
+  unloadAdapter(): Promise<void>;
   generate(): Promise<void>;
   stopGenerate(): void;
   updateSettings(patch: Partial<PlaygroundSettings>): void;
@@ -188,6 +202,7 @@ export const useStudio = create<Studio>()((set, get) => ({
   selftest: { status: 'idle' },
   model: null,
   load: { status: 'idle' },
+  adapter: NO_ADAPTER,
   generation: { status: 'idle' },
   settings: DEFAULT_SETTINGS,
   training: IDLE_VIEW,
@@ -215,7 +230,7 @@ export const useStudio = create<Studio>()((set, get) => ({
           break;
         }
         case 'model-unloaded':
-          set({ model: null });
+          set({ model: null, adapter: NO_ADAPTER }); // the adapter went with its base
           break;
         case 'generate-start': {
           const g = get().generation;
@@ -287,6 +302,24 @@ export const useStudio = create<Studio>()((set, get) => ({
 
   cancelLoad() {
     void get().engine?.call('cancelLoad', {});
+  },
+
+  async loadAdapter(files, label) {
+    const engine = get().engine;
+    if (!engine || get().adapter.loading !== null) return;
+    set({ adapter: { ...get().adapter, loading: label, error: null } });
+    try {
+      set({ adapter: { info: await engine.call('loadAdapter', { files }), loading: null, error: null } });
+    } catch (e) {
+      set({ adapter: { ...get().adapter, loading: null, error: asEngineError(e) } });
+    }
+  },
+
+  async unloadAdapter() {
+    const engine = get().engine;
+    if (!engine) return;
+    await engine.call('unloadAdapter', {});
+    set({ adapter: NO_ADAPTER });
   },
 
   async generate() {

@@ -32,7 +32,8 @@ export class Benchmarks {
         onProgress: hooks.onProgress,
         signal: abort.signal,
       });
-      const model = trained ? `${base.files.source} (trained)` : base.files.source;
+      const loaded = base.adapter ? `${base.files.source} + LoRA ${base.adapter.info.label}` : base.files.source;
+      const model = trained ? `${base.files.source} (trained)` : loaded;
       return { bench: suite.bench, model, run, aggregate: aggregateBench(suite.bench, run.categories) };
     } finally {
       this.abort = null;

@@ -92,6 +92,14 @@ const handlers: Handlers = {
     return { cancelled: loadAbort !== null };
   },
 
+  async loadAdapter({ files }) {
+    return playground.loadAdapter(runtime(), files);
+  },
+
+  async unloadAdapter() {
+    return { unloaded: playground.unloadAdapter(runtime()) };
+  },
+
   async generate(args, ctx) {
     return playground.generate(runtime(), args, {
       onStart: (promptTokens) => ctx.notify({ type: 'generate-start', promptTokens }),
@@ -105,12 +113,12 @@ const handlers: Handlers = {
 
   async startTraining({ settings, data }, ctx) {
     const r = runtime();
-    return training.start(r, playground.loaded(r), settings, data, trainHooks(ctx));
+    return training.start(r, trainingBase(r), settings, data, trainHooks(ctx));
   },
 
   async resumeTraining({ steps }, ctx) {
     const r = runtime();
-    return training.resume(r, playground.loaded(r), steps, trainHooks(ctx));
+    return training.resume(r, trainingBase(r), steps, trainHooks(ctx));
   },
 
   async stopTraining() {
@@ -144,6 +152,13 @@ const handlers: Handlers = {
     return { stopping: benchmarks.stop() };
   },
 };
+
+/** Training starts from the base weights, and its KL reference is the loaded model: not with an adapter on it. */
+function trainingBase(r: GpuRuntime) {
+  const base = playground.loaded(r);
+  if (base.adapter) throw new EngineFailure('internal', `the LoRA adapter ${base.adapter.info.label} is attached to the Playground model: remove it to train (training starts from the base weights)`);
+  return base;
+}
 
 function trainHooks(ctx: CallContext): TrainHooks {
   return {

@@ -14,8 +14,9 @@ import {
   type ModelSource,
 } from '../model/source.ts';
 import { tokenizerForModel, type QwenTokenizer } from '../model/tokenizer.ts';
+import { attachAdapter, loadPeftAdapter } from '../model/adapter.ts';
 import { playgroundPrompt } from './prompt.ts';
-import type { Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
+import type { AdapterInfo, Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
 
 // Decoding every sequence on every step costs more than the step itself for a tiny model, and the page
 // cannot show more than a few updates a second anyway; downloads report every 64 KiB chunk.
@@ -31,6 +32,8 @@ export interface Loaded {
   model: Qwen2Model;
   generator: Generator;
   tokenizer: QwenTokenizer;
+  /** a LoRA adapter attached over the model, with the function that frees it */
+  adapter?: { info: AdapterInfo; detach(): void };
 }
 
 export interface LoadHooks extends LoadOptions {
@@ -78,6 +81,27 @@ export class Playground {
       gpuBytes: rt.bytesHeld,
       loadMs: performance.now() - t0,
     };
+  }
+
+  /** Attaches a PEFT adapter over the loaded model, replacing the one attached; checked before anything changes. */
+  async loadAdapter(rt: GpuRuntime, files: File[]): Promise<AdapterInfo> {
+    const cur = this.loaded(rt);
+    const source = filesSource(files);
+    const adapter = await loadPeftAdapter(source, cur.files.config);
+    this.unloadAdapter(rt);
+    const info: AdapterInfo = {
+      label: source.label, rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets, pairs: adapter.pairs.length, baseModel: adapter.baseModel,
+    };
+    cur.adapter = { info, detach: attachAdapter(rt, cur.model, adapter) };
+    return info;
+  }
+
+  unloadAdapter(rt: GpuRuntime): boolean {
+    const cur = this.loaded(rt);
+    if (!cur.adapter) return false;
+    cur.adapter.detach();
+    cur.adapter = undefined;
+    return true;
   }
 
   /** The loaded model on this runtime; throws NoModelError when there is none. */
@@ -134,6 +158,7 @@ export class Playground {
   }
 
   private unload(rt: GpuRuntime): void {
+    this.current?.adapter?.detach();
     this.current?.generator.release();
     this.current?.model.release();
     this.current = null;

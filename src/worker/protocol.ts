@@ -66,6 +66,19 @@ export interface ModelInfo {
   loadMs: number;
 }
 
+/** A PEFT LoRA adapter attached over the Playground's model (Playground and Benchmarks decode with it). */
+export interface AdapterInfo {
+  /** the picked folder's name */
+  label: string;
+  rank: number;
+  alpha: number;
+  targets: string[];
+  /** LoRA matrix pairs attached */
+  pairs: number;
+  /** base_model_name_or_path as the adapter records it */
+  baseModel: string | null;
+}
+
 export interface GenerateArgs {
   question: string;
   /** names from the example tool set (src/worker/prompt.ts) */
@@ -235,6 +248,10 @@ export interface EngineCalls {
   loadModel: { args: { source: ModelSourceSpec }; result: ModelInfo };
   /** Aborts the running loadModel (which then fails with 'cancelled'). Skips the queue. */
   cancelLoad: { args: Record<string, never>; result: { cancelled: boolean } };
+  /** Reads a picked PEFT adapter folder, checks it against the loaded model and attaches it (replacing one). */
+  loadAdapter: { args: { files: File[] }; result: AdapterInfo };
+  /** Detaches the adapter: the base model again. */
+  unloadAdapter: { args: Record<string, never>; result: { unloaded: boolean } };
   /** G sampled completions of the playground prompt; streams 'generate-start' then 'generate-step'. */
   generate: { args: GenerateArgs; result: GenerateReport };
   /** Ends the running generate after its current step (it resolves with what it has). Skips the queue. */
