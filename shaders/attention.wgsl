@@ -1,12 +1,15 @@
 // Causal grouped-query attention over a KV cache.
-// qkv rows hold [q (H·hd) | k (KVH·hd) | v (KVH·hd)]. Each row r belongs to cache slot slots[r] at position
+// qkv rows hold [q (H·hd) | k (KVH·hd) | v (KVH·hd)]. Each row r belongs to a cache slot at position
 // positions[r] and attends to keys 0..positions[r] of its slot, so one kernel serves prefill (many rows of
 // one slot), batched decode (one row per slot) and training (many rows of many slots).
+// slots holds per row either its slot (slot_stride 1) or (slot, prefix slot, prefix length) (slot_stride
+// 3): keys below the prefix length are then read from the prefix slot. That is how the G completions of
+// a GRPO group attend to one shared copy of their prompt.
 // Cache layout: [slot, position, KVH·hd], f32.
 
 struct Params {
   rows: u32, heads: u32, kv_heads: u32, head_dim: u32,
-  max_len: u32, qkv_stride: u32, scale: f32, _p: u32,
+  max_len: u32, qkv_stride: u32, slot_stride: u32, scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -18,8 +21,19 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-fn cache_base(r: u32, pos: u32) -> u32 {
-  return (slots[r] * p.max_len + pos) * p.kv_heads * p.head_dim;
+// The cache slot row r writes its key to.
+fn own_slot(r: u32, stride: u32) -> u32 {
+  return slots[r * stride];
+}
+
+// The cache slot holding key j for query row r.
+fn key_slot(r: u32, j: u32, stride: u32) -> u32 {
+  if (stride == 1u) { return slots[r]; }
+  return select(slots[3u * r], slots[3u * r + 1u], j < slots[3u * r + 2u]);
+}
+
+fn cache_base(slot: u32, pos: u32) -> u32 {
+  return (slot * p.max_len + pos) * p.kv_heads * p.head_dim;
 }
 
 // Copies each row's (already rotated) k and v into its cache slot at its position.
@@ -30,7 +44,7 @@ fn store_kv(@builtin(global_invocation_id) id: vec3u, @builtin(workgroup_id) wg:
   let width = p.kv_heads * p.head_dim;
   if (r >= p.rows || i >= width) { return; }
   let src = r * p.qkv_stride + p.heads * p.head_dim;
-  let dst = cache_base(r, positions[r]) + i;
+  let dst = cache_base(own_slot(r, p.slot_stride), positions[r]) + i;
   cache_k[dst] = qkv[src + i];
   cache_v[dst] = qkv[src + width + i];
 }
@@ -59,7 +73,7 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
     let j = c0 + t;
     var s = -3.0e38;
     if (j <= last) {
-      let kb = cache_base(r, j) + kvh * hd;
+      let kb = cache_base(key_slot(r, j, p.slot_stride), j) + kvh * hd;
       var dot = 0.0;
       for (var d = 0u; d < hd; d++) { dot = fma(q_sh[d], cache_k[kb + d], dot); }
       s = dot;
@@ -80,7 +94,7 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
     for (var i = 0u; i < n; i++) {
       let w = scores[i];
       csum += w;
-      let vb = cache_base(r, c0 + i) + kvh * hd;
+      let vb = cache_base(key_slot(r, c0 + i, p.slot_stride), c0 + i) + kvh * hd;
       for (var k = 0u; k < 4u; k++) {
         let d = t + k * WG;
         if (d < hd) { acc[k] = fma(w, cache_v[vb + d], acc[k]); }
@@ -103,8 +117,9 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
 // dS_j = P_j (dP_j − δ),  dq = scale Σ_j dS_j k_j,  dk_j = scale Σ_q dS_j q,  dv_j = Σ_q P_j dout_q.
 // dq reads keys from the cache (so a cached prompt prefix is attended but gets no gradient); dk/dv are
 // computed per key written by this batch, by looping over the query rows that see it. That loop assumes
-// the rows of one slot are contiguous and in increasing position order (as training batches are laid
-// out): the queries seeing row w's key are rows w, w+1, … while they stay in w's slot.
+// the rows that see row w's key follow it contiguously (as training batches are laid out: a slot's rows in
+// increasing position order, the rows reading a shared prefix right after the rows that wrote it): rows
+// w, w+1, … while they are in w's slot or read w's position from it as their prefix.
 // Bindings (all three entries): qkv, slots, positions, cache_k, cache_v, out, lse, dout, stats, dqkv, pb.
 
 @group(0) @binding(7) var<storage, read> dout: array<f32>;           // [rows, H·hd]
@@ -112,8 +127,15 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
 @group(0) @binding(9) var<storage, read_write> dqkv: array<f32>;     // [rows, (H + 2·KVH)·hd]
 @group(0) @binding(10) var<uniform> pb: Params;
 
-fn kv_base(r: u32, pos: u32) -> u32 {
-  return (slots[r] * pb.max_len + pos) * pb.kv_heads * pb.head_dim;
+fn kv_base(slot: u32, pos: u32) -> u32 {
+  return (slot * pb.max_len + pos) * pb.kv_heads * pb.head_dim;
+}
+
+// Whether query row rq attends to the key at (slot, pos), for rq at or after the row that wrote it.
+fn sees(rq: u32, slot: u32, pos: u32) -> bool {
+  if (pb.slot_stride == 1u) { return slots[rq] == slot; }
+  let b = 3u * rq;
+  return slots[b] == slot || (slots[b + 1u] == slot && pos < slots[b + 2u]);
 }
 
 // One thread per (row, head): δ = dout·out, stored beside lse so the other entries bind one buffer.
@@ -155,7 +177,7 @@ fn backward_dq(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
     let j = c0 + t;
     var ds = 0.0;
     if (j <= last) {
-      let kb = kv_base(r, j) + kvh * hd;
+      let kb = kv_base(key_slot(r, j, pb.slot_stride), j) + kvh * hd;
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < hd; d++) {
@@ -169,7 +191,7 @@ fn backward_dq(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
     let n = min(WG, last + 1u - c0);
     for (var i = 0u; i < n; i++) {
       let w = ds_sh[i];
-      let kb = kv_base(r, c0 + i) + kvh * hd;
+      let kb = kv_base(key_slot(r, c0 + i, pb.slot_stride), c0 + i) + kvh * hd;
       for (var k = 0u; k < 4u; k++) {
         let d = t + k * WG;
         if (d < hd) { acc[k] = fma(w, cache_k[kb + d], acc[k]); }
@@ -193,9 +215,9 @@ fn backward_dkv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let kvh = wg.x;
   let hd = pb.head_dim;
   let group = pb.heads / pb.kv_heads;
-  let slot = slots[w];
+  let slot = own_slot(w, pb.slot_stride);
   let pos = positions[w];
-  let kb = kv_base(w, pos) + kvh * hd;
+  let kb = kv_base(slot, pos) + kvh * hd;
   for (var d = t; d < hd; d += WG) {
     k_sh[d] = cache_k[kb + d];
     v_sh[d] = cache_v[kb + d];
@@ -203,9 +225,9 @@ fn backward_dkv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   workgroupBarrier();
   var dk = vec4f(0.0);
   var dv = vec4f(0.0);
-  for (var c0 = w; c0 < pb.rows && slots[c0] == slot; c0 += WG) {
+  for (var c0 = w; c0 < pb.rows && sees(c0, slot, pos); c0 += WG) {
     let rq = c0 + t;
-    let valid = rq < pb.rows && slots[rq] == slot;
+    let valid = rq < pb.rows && sees(rq, slot, pos);
     let n = min(WG, pb.rows - c0);
     for (var g = 0u; g < group; g++) {
       let h = kvh * group + g;
@@ -230,7 +252,7 @@ fn backward_dkv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
       for (var i = 0u; i < n; i++) {
         let a = p_sh[i];
         let b = ds_sh[i];
-        if (a == 0.0 && b == 0.0) { continue; } // rows of another slot (or underflowed): nothing to add
+        if (a == 0.0 && b == 0.0) { continue; } // rows not seeing this key (or underflowed): nothing to add
         let qb = (c0 + i) * pb.qkv_stride + h * hd;
         let ob = ((c0 + i) * pb.heads + h) * hd;
         for (var k = 0u; k < 4u; k++) {

@@ -118,56 +118,82 @@ describe('attention backward', () => {
     positions: parts.flatMap((p) => p.positions),
   });
 
-  /** Caches [2, maxLen, KVH·hd] with slot 0's positions < prefix already filled (a prompt not trained on). */
-  function prefixCache(rng: Rng, a: AttentionDims, prefix: number): Float32Array {
-    const c = new Float32Array(2 * a.maxLen * a.kvHeads * a.headDim);
+  /** Caches [slots, maxLen, KVH·hd] with slot 0's positions < prefix already filled (a prompt not trained on). */
+  function prefixCache(rng: Rng, a: AttentionDims, slots: number, prefix: number): Float32Array {
+    const c = new Float32Array(slots * a.maxLen * a.kvHeads * a.headDim);
     c.set(rng.uniformArray(prefix * a.kvHeads * a.headDim, -2, 2));
     return c;
   }
 
-  for (const a of [
-    { heads: 4, kvHeads: 2, headDim: 8, maxLen: 80 }, // GQA; slot 1 crosses a 64-row chunk
-    { heads: 3, kvHeads: 3, headDim: 72, maxLen: 80 }, // MHA; head_dim > 64 (4 dims per thread)
-  ]) {
-    it(`GPU vs reference: ${a.heads} heads / ${a.kvHeads} kv heads, hd ${a.headDim}, a cached prefix in slot 0`, async () => {
-      const rt = await gpu();
-      const rng = new Rng(41 + a.headDim);
-      const b = concat(run(1, 0, 70), run(0, 3, 10));
-      const R = b.slots.length;
-      const width = (a.heads + 2 * a.kvHeads) * a.headDim;
-      const qkv = rng.uniformArray(R * width, -2, 2);
-      const k0 = prefixCache(rng, a, 3);
-      const v0 = prefixCache(rng, a, 3);
-      const dout = rng.uniformArray(R * a.heads * a.headDim);
-      const s = { ...a, rows: R };
-      const cacheShape = [2, a.maxLen, a.kvHeads * a.headDim];
-      const [tqkv, tslots, tpos] = [rt.upload([R, width], qkv), rt.upload([R], b.slots, 'u32'), rt.upload([R], b.positions, 'u32')];
-      const [cacheK, cacheV] = [rt.upload(cacheShape, k0), rt.upload(cacheShape, v0)];
-      const out = rt.empty([R, a.heads * a.headDim]);
-      const lse = rt.empty([R, a.heads]);
-      attention(rt, s, tqkv, tslots, tpos, cacheK, cacheV, out, lse);
-      const dqkv = rt.empty([R, width]);
-      attentionBackward(rt, s, tqkv, tslots, tpos, cacheK, cacheV, out, lse, rt.upload([R, a.heads * a.headDim], dout), dqkv);
-      const fwd = attentionTrainRef(qkv, b.slots, b.positions, k0, v0, a);
-      const ref = attentionBackwardRef(qkv, b.slots, b.positions, fwd.cacheK, fwd.cacheV, dout, a);
-      expect(relErr(await rt.read(dqkv), ref)).toBeLessThan(GPU_TOL);
-    });
+  /** (prefix slot, prefix length) per row: the rows of `shared` read positions < length from that slot */
+  const prefixOf = (b: { slots: number[] }, shared: Record<number, [number, number]> = {}) =>
+    b.slots.flatMap((slot) => shared[slot] ?? [slot, 0]);
+
+  // Plain: slot 1 crosses a 64-row chunk, slot 0 attends a cached prefix it did not write.
+  const plain = { batch: concat(run(1, 0, 70), run(0, 3, 10)), shared: {}, cached: 3 };
+  // Shared prompts (a GRPO group): slot 0 holds a 70-token prompt that slots 1 and 2 read as their prefix
+  // (the dk/dv loop of an early prompt key spans 78 query rows); slot 3's 5-token prompt is slot 4's prefix.
+  const grouped = {
+    batch: concat(run(0, 0, 70), run(1, 70, 75), run(2, 70, 73), run(3, 0, 5), run(4, 5, 9)),
+    shared: { 1: [0, 70], 2: [0, 70], 4: [3, 5] } as Record<number, [number, number]>,
+    cached: 0,
+  };
+  for (const [name, layout] of [['a cached prefix in slot 0', plain], ['completions sharing their prompt', grouped]] as const) {
+    for (const a of [
+      { heads: 4, kvHeads: 2, headDim: 8, maxLen: 80 }, // GQA
+      { heads: 3, kvHeads: 3, headDim: 72, maxLen: 80 }, // MHA; head_dim > 64 (4 dims per thread)
+    ].slice(0, layout === plain ? 2 : 1)) {
+      it(`GPU vs reference: ${a.heads} heads / ${a.kvHeads} kv heads, hd ${a.headDim}, ${name}`, async () => {
+        const rt = await gpu();
+        const rng = new Rng(41 + a.headDim);
+        const b = layout.batch;
+        const prefix = prefixOf(b, layout.shared);
+        const R = b.slots.length;
+        const slots = Math.max(...b.slots) + 1;
+        const width = (a.heads + 2 * a.kvHeads) * a.headDim;
+        const qkv = rng.uniformArray(R * width, -2, 2);
+        const k0 = prefixCache(rng, a, slots, layout.cached);
+        const v0 = prefixCache(rng, a, slots, layout.cached);
+        const dout = rng.uniformArray(R * a.heads * a.headDim);
+        const s = { ...a, rows: R };
+        const cacheShape = [slots, a.maxLen, a.kvHeads * a.headDim];
+        // the GPU takes (slot, prefix slot, prefix length) per row; without shared prefixes, the plain [rows]
+        const gpuSlots = layout === plain ? rt.upload([R], b.slots, 'u32') : rt.upload([R, 3], b.slots.flatMap((x, r) => [x, prefix[2 * r], prefix[2 * r + 1]]), 'u32');
+        const [tqkv, tpos] = [rt.upload([R, width], qkv), rt.upload([R], b.positions, 'u32')];
+        const [cacheK, cacheV] = [rt.upload(cacheShape, k0), rt.upload(cacheShape, v0)];
+        const out = rt.empty([R, a.heads * a.headDim]);
+        const lse = rt.empty([R, a.heads]);
+        attention(rt, s, tqkv, gpuSlots, tpos, cacheK, cacheV, out, lse);
+        const dqkv = rt.empty([R, width]);
+        attentionBackward(rt, s, tqkv, gpuSlots, tpos, cacheK, cacheV, out, lse, rt.upload([R, a.heads * a.headDim], dout), dqkv);
+        const fwd = attentionTrainRef(qkv, b.slots, b.positions, k0, v0, a, prefix);
+        expect(relErr(await rt.read(out), fwd.out)).toBeLessThan(GPU_TOL);
+        const ref = attentionBackwardRef(qkv, b.slots, b.positions, fwd.cacheK, fwd.cacheV, dout, a, prefix);
+        expect(relErr(await rt.read(dqkv), ref)).toBeLessThan(GPU_TOL);
+      });
+    }
   }
 
-  it('reference matches finite differences of store_kv + attention w.r.t. qkv (GQA, two slots, a prefix)', () => {
-    const rng = new Rng(43);
-    const a = { heads: 4, kvHeads: 2, headDim: 4, maxLen: 8 };
-    const b = concat(run(0, 2, 6), run(1, 0, 5));
-    const width = (a.heads + 2 * a.kvHeads) * a.headDim;
-    const qkv = rng.uniformArray(b.slots.length * width, -2, 2);
-    const k0 = prefixCache(rng, a, 2);
-    const v0 = prefixCache(rng, a, 2);
-    const g = rng.uniformArray(b.slots.length * a.heads * a.headDim);
-    const fwd = attentionTrainRef(qkv, b.slots, b.positions, k0, v0, a);
-    const analytic = attentionBackwardRef(qkv, b.slots, b.positions, fwd.cacheK, fwd.cacheV, g, a);
-    const fd = numericGrad((x) => dot(g, attentionTrainRef(x, b.slots, b.positions, k0, v0, a).out), qkv);
-    expect(relErr(analytic, fd)).toBeLessThan(FD_TOL);
-  });
+  for (const [name, b, shared, cached] of [
+    ['two slots, a cached prefix', concat(run(0, 2, 6), run(1, 0, 5)), {}, 2],
+    ['a prompt shared by two completions', concat(run(0, 0, 3), run(1, 3, 6), run(2, 3, 5)), { 1: [0, 3], 2: [0, 3] }, 0],
+  ] as const) {
+    it(`reference matches finite differences of store_kv + attention w.r.t. qkv (GQA, ${name})`, () => {
+      const rng = new Rng(43);
+      const a = { heads: 4, kvHeads: 2, headDim: 4, maxLen: 8 };
+      const prefix = prefixOf(b, shared as Record<number, [number, number]>);
+      const slots = Math.max(...b.slots) + 1;
+      const width = (a.heads + 2 * a.kvHeads) * a.headDim;
+      const qkv = rng.uniformArray(b.slots.length * width, -2, 2);
+      const k0 = prefixCache(rng, a, slots, cached);
+      const v0 = prefixCache(rng, a, slots, cached);
+      const g = rng.uniformArray(b.slots.length * a.heads * a.headDim);
+      const fwd = attentionTrainRef(qkv, b.slots, b.positions, k0, v0, a, prefix);
+      const analytic = attentionBackwardRef(qkv, b.slots, b.positions, fwd.cacheK, fwd.cacheV, g, a, prefix);
+      const fd = numericGrad((x) => dot(g, attentionTrainRef(x, b.slots, b.positions, k0, v0, a, prefix).out), qkv);
+      expect(relErr(analytic, fd)).toBeLessThan(FD_TOL);
+    });
+  }
 
   it('rope with INVERSE is the backward of rope: <rope(x), g> = <x, rope⁻¹(g)> on the q and k parts', async () => {
     const rt = await gpu();
@@ -202,7 +228,7 @@ describe('LM head log-probs, chunked', () => {
     const dlogp = rng.uniformArray(R);
     const [th, tw, tt] = [rt.upload([R, D], hidden), rt.upload([V, D], W), rt.upload([R], targets, 'u32')];
     const out = { logprobs: rt.empty([R]), entropy: rt.empty([R]) };
-    tokenLogprobs(rt, th, tw, tt, R, T, out, chunk);
+    tokenLogprobs(rt, th, tw, tt, { from: 0, to: R }, T, out, chunk);
     const ref = tokenLogprobsRef(hidden, W, targets, V, D, T);
     expect(relErr(await rt.read(out.logprobs), ref.logprobs)).toBeLessThan(GPU_TOL);
     expect(relErr(await rt.read(out.entropy), ref.entropy)).toBeLessThan(GPU_TOL);
@@ -210,7 +236,7 @@ describe('LM head log-probs, chunked', () => {
     const dHidden = rt.empty([R, D]);
     const dwInit = rng.uniformArray(V * D, -0.1, 0.1);
     const dW = rt.upload([V, D], dwInit);
-    tokenLogprobsBackward(rt, th, tw, tt, R, T, rt.upload([R], dlogp), dHidden, dW, chunk);
+    tokenLogprobsBackward(rt, th, tw, tt, { from: 0, to: R }, T, rt.upload([R], dlogp), dHidden, dW, chunk);
     const bref = tokenLogprobsBackwardRef(hidden, W, targets, V, D, T, dlogp);
     expect(relErr(await rt.read(dHidden), bref.dHidden)).toBeLessThan(GPU_TOL);
     expect(relErr(await rt.read(dW), sum(dwInit, bref.dW))).toBeLessThan(GPU_TOL);

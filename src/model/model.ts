@@ -70,7 +70,11 @@ export interface ModelGrads {
 export interface RowBatch {
   rows: number;
   ids: Tensor; // u32 [rows]
-  slots: Tensor; // u32 [rows]
+  /**
+   * u32 [rows]: each row's cache slot; or [rows, 3]: (slot, prefix slot, prefix length), the row's keys
+   * below the prefix length read from the prefix slot (the completions of a GRPO group sharing one prompt)
+   */
+  slots: Tensor;
   positions: Tensor; // u32 [rows]
 }
 

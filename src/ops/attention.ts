@@ -11,12 +11,17 @@ export interface AttentionShape {
   maxLen: number;
 }
 
-/** The uniform block of every attention entry point; rejects shapes the kernels do not handle. */
-function attnParams(s: AttentionShape): ArrayBuffer {
+/**
+ * The uniform block of every attention entry point; rejects shapes the kernels do not handle. `slots` is
+ * u32 [rows] (each row's cache slot) or [rows, 3]: (slot, prefix slot, prefix length), a row's keys below
+ * the prefix length then coming from the prefix slot (the completions of a group reading one prompt).
+ */
+function attnParams(s: AttentionShape, slots: Tensor): ArrayBuffer {
   if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads not a multiple of ${s.kvHeads} kv heads`);
+  const slotStride = slots.shape.length === 2 && slots.shape[1] === 3 ? 3 : 1;
   const qkvStride = (s.heads + 2 * s.kvHeads) * s.headDim;
-  return params([s.rows, s.heads, s.kvHeads, s.headDim, s.maxLen, qkvStride], [1 / Math.sqrt(s.headDim), 0]);
+  return params([s.rows, s.heads, s.kvHeads, s.headDim, s.maxLen, qkvStride, slotStride], [1 / Math.sqrt(s.headDim)]);
 }
 
 /**
@@ -34,7 +39,7 @@ export function attention(
   out: Tensor,
   lse: Tensor,
 ): void {
-  const p = attnParams(s);
+  const p = attnParams(s, slots);
   const buffers = [qkv, slots, positions, cacheK, cacheV, out, lse];
   rt.dispatch({
     kernel: { shader: 'attention', entry: 'store_kv' },
@@ -49,8 +54,9 @@ export function attention(
  * Backward of `attention` (RoPE'd qkv in, so the caller applies rope with `inverse` to dqkv's q and k
  * parts afterwards). Writes every column of dqkv [rows, (H + 2·KVH)·hd]: dq from the cache keys, and dk/dv
  * of the key/value each row stored, summed over the queries (and GQA heads) that attended to it.
- * Assumes the rows of one slot are contiguous and in increasing position order; cache entries this batch
- * did not write (a cached prefix) are attended but receive no gradient.
+ * Assumes the rows that see a row's key follow it contiguously: a slot's rows in increasing position order,
+ * rows reading a shared prefix right after the rows that wrote it. Cache entries this batch did not write
+ * (a cached prefix) are attended but receive no gradient.
  */
 export function attentionBackward(
   rt: GpuRuntime,
@@ -65,7 +71,7 @@ export function attentionBackward(
   dout: Tensor,
   dqkv: Tensor,
 ): void {
-  const p = attnParams(s);
+  const p = attnParams(s, slots);
   const stats = rt.empty([s.rows, s.heads, 2], 'f32', 'attn.stats');
   rt.dispatch({
     kernel: { shader: 'attention', entry: 'backward_delta' },

@@ -81,7 +81,8 @@ export interface AttentionDims {
 /**
  * The training attention as the GPU runs it: every row stores its k, v (columns after q in qkv
  * [rows, (H + 2·KVH)·hd]) at (slots[r], positions[r]) of copies of the caches, then attends causally to
- * positions 0..positions[r] of its slot. f64 throughout.
+ * positions 0..positions[r]: those below its prefix length from its prefix slot (`prefix` [rows, 2] =
+ * slot, length; absent = none), the rest from its own slot. f64 throughout.
  */
 export function attentionTrainRef(
   qkv: Arr,
@@ -90,6 +91,7 @@ export function attentionTrainRef(
   cacheK: Arr,
   cacheV: Arr,
   a: AttentionDims,
+  prefix?: Arr,
 ): { out: Float64Array; lse: Float64Array; cacheK: Float64Array; cacheV: Float64Array } {
   const { heads: H, kvHeads: KVH, headDim: hd, maxLen } = a;
   const rows = positions.length;
@@ -109,11 +111,11 @@ export function attentionTrainRef(
   const scale = 1 / Math.sqrt(hd);
   for (let r = 0; r < rows; r++) {
     for (let h = 0; h < H; h++) {
-      const P = attnProbs(qkv, r, h, slots[r], positions[r], K, a, scale);
+      const P = attnProbs(qkv, r, h, keySlots(slots, prefix, r), positions[r], K, a, scale);
       lse[r * H + h] = P.lse;
       const kvh = Math.floor(h / (H / KVH));
       for (let j = 0; j < P.p.length; j++) {
-        const vb = (slots[r] * maxLen + j) * kvw + kvh * hd;
+        const vb = (P.slotOf(j) * maxLen + j) * kvw + kvh * hd;
         for (let d = 0; d < hd; d++) out[(r * H + h) * hd + d] += P.p[j] * V[vb + d];
       }
     }
@@ -121,15 +123,22 @@ export function attentionTrainRef(
   return { out, lse, cacheK: K, cacheV: V };
 }
 
-/** softmax over keys 0..pos of slot for query (r, h), and its log-normaliser */
-function attnProbs(qkv: Arr, r: number, h: number, slot: number, pos: number, K: Arr, a: AttentionDims, scale: number): { p: Float64Array; lse: number } {
+/** Row r's key j lives in this slot: its prefix slot below the prefix length, else its own. */
+function keySlots(slots: Arr, prefix: Arr | undefined, r: number): (j: number) => number {
+  return (j) => (prefix && j < prefix[2 * r + 1] ? prefix[2 * r] : slots[r]);
+}
+
+/** softmax over keys 0..pos (key j in slot slotOf(j)) for query (r, h), and its log-normaliser */
+function attnProbs(
+  qkv: Arr, r: number, h: number, slotOf: (j: number) => number, pos: number, K: Arr, a: AttentionDims, scale: number,
+): { p: Float64Array; lse: number; slotOf: (j: number) => number } {
   const { heads: H, kvHeads: KVH, headDim: hd, maxLen } = a;
   const stride = (H + 2 * KVH) * hd;
   const kvh = Math.floor(h / (H / KVH));
   const s = new Float64Array(pos + 1);
   let m = -Infinity;
   for (let j = 0; j <= pos; j++) {
-    const kb = (slot * maxLen + j) * KVH * hd + kvh * hd;
+    const kb = (slotOf(j) * maxLen + j) * KVH * hd + kvh * hd;
     let dot = 0;
     for (let d = 0; d < hd; d++) dot += qkv[r * stride + h * hd + d] * K[kb + d];
     s[j] = dot * scale;
@@ -137,15 +146,18 @@ function attnProbs(qkv: Arr, r: number, h: number, slot: number, pos: number, K:
   }
   let z = 0;
   for (let j = 0; j <= pos; j++) z += Math.exp(s[j] - m);
-  return { p: s.map((v) => Math.exp(v - m) / z), lse: m + Math.log(z) };
+  return { p: s.map((v) => Math.exp(v - m) / z), lse: m + Math.log(z), slotOf };
 }
 
 /**
  * dL/dqkv of attentionTrainRef given dL/dout: dq from every key attended; dk, dv of each cache entry summed
  * over all queries (and GQA heads) that attended to it, then routed to the row that stored it. Entries no
- * row stored (a cached prefix) keep their gradient out of qkv. `cacheK`/`cacheV` are after the stores.
+ * row stored (a cached prefix) keep their gradient out of qkv. `cacheK`/`cacheV` are after the stores;
+ * `prefix` as in attentionTrainRef (a shared prefix's keys collect the gradient of every row reading them).
  */
-export function attentionBackwardRef(qkv: Arr, slots: Arr, positions: Arr, cacheK: Arr, cacheV: Arr, dout: Arr, a: AttentionDims): Float64Array {
+export function attentionBackwardRef(
+  qkv: Arr, slots: Arr, positions: Arr, cacheK: Arr, cacheV: Arr, dout: Arr, a: AttentionDims, prefix?: Arr,
+): Float64Array {
   const { heads: H, kvHeads: KVH, headDim: hd, maxLen } = a;
   const rows = positions.length;
   const stride = (H + 2 * KVH) * hd;
@@ -157,18 +169,18 @@ export function attentionBackwardRef(qkv: Arr, slots: Arr, positions: Arr, cache
   for (let r = 0; r < rows; r++) {
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor(h / (H / KVH));
-      const { p } = attnProbs(qkv, r, h, slots[r], positions[r], cacheK, a, scale);
+      const { p, slotOf } = attnProbs(qkv, r, h, keySlots(slots, prefix, r), positions[r], cacheK, a, scale);
       const ob = (r * H + h) * hd;
       const dp = new Float64Array(p.length);
       let delta = 0;
       for (let j = 0; j < p.length; j++) {
-        const vb = (slots[r] * maxLen + j) * kvw + kvh * hd;
+        const vb = (slotOf(j) * maxLen + j) * kvw + kvh * hd;
         for (let d = 0; d < hd; d++) dp[j] += dout[ob + d] * cacheV[vb + d];
         delta += p[j] * dp[j];
       }
       for (let j = 0; j < p.length; j++) {
         const ds = p[j] * (dp[j] - delta);
-        const kb = (slots[r] * maxLen + j) * kvw + kvh * hd;
+        const kb = (slotOf(j) * maxLen + j) * kvw + kvh * hd;
         for (let d = 0; d < hd; d++) {
           dqkv[r * stride + h * hd + d] += scale * ds * cacheK[kb + d];
           dK[kb + d] += scale * ds * qkv[r * stride + h * hd + d];
