@@ -33,7 +33,7 @@ export interface TrainConfig {
 const LORA_TARGETS: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 export const DEFAULT_LORA: LoraSettings = { rank: 8, alpha: 16, targets: LORA_TARGETS };
 /** GrpoConfig fields that must be whole numbers ≥ 1 */
-const COUNTS = ['steps', 'promptsPerStep', 'groupSize', 'maxNewTokens', 'iterations', 'microBatch'];
+const COUNTS = ['steps', 'promptsPerStep', 'groupSize', 'maxNewTokens', 'iterations', 'miniBatches', 'microBatch'];
 
 type Obj = Record<string, unknown>;
 

@@ -6,6 +6,12 @@ import { matmul } from './matmul.ts';
 
 export const LOGPROB_CHUNK = 64;
 
+/** Rows [from, to) of hidden / targets / logprobs. */
+export interface RowSpan {
+  from: number;
+  to: number;
+}
+
 export interface LogprobOut {
   /** [rows] log softmax(logits / T)[target] */
   logprobs: Tensor;
@@ -19,21 +25,24 @@ function chunkLogits(rt: GpuRuntime, hidden: Tensor, lmHead: Tensor, logits: Ten
   matmul(rt, hidden, lmHead, logits, { M: count, N: V, K: D, aSm: D, aSk: 1, bSn: D, bSk: 1, aOff: first * D });
 }
 
-/** Per row of hidden [rows, D]: log-prob of targets[r] (u32) under lmHead [V, D] logits / temperature, and the entropy. */
+/**
+ * Per row of the span of hidden [rows, D]: log-prob of targets[r] (u32) under lmHead [V, D] logits /
+ * temperature, and the entropy (rows outside the span are left as they are).
+ */
 export function tokenLogprobs(
   rt: GpuRuntime,
   hidden: Tensor,
   lmHead: Tensor,
   targets: Tensor,
-  rows: number,
+  rows: RowSpan,
   temperature: number,
   out: LogprobOut,
   chunk = LOGPROB_CHUNK,
 ): void {
   const V = lmHead.shape[0];
-  const logits = rt.empty([Math.min(chunk, rows), V], 'f32', 'logprob.logits');
-  for (let first = 0; first < rows; first += chunk) {
-    const count = Math.min(chunk, rows - first);
+  const logits = rt.empty([Math.min(chunk, rows.to - rows.from), V], 'f32', 'logprob.logits');
+  for (let first = rows.from; first < rows.to; first += chunk) {
+    const count = Math.min(chunk, rows.to - first);
     chunkLogits(rt, hidden, lmHead, logits, first, count);
     rt.dispatch({
       kernel: { shader: 'logprob', entry: 'forward' },
@@ -46,16 +55,16 @@ export function tokenLogprobs(
 }
 
 /**
- * Backward for an upstream coefficient dlogp[r] = dL/dlogp[r]: dHidden [rows, D] = Σ_v dlogits·lmHead, and
- * dLmHead [V, D] += dlogitsᵀ·hidden (null for a frozen head; with tied embeddings pass the embedding's
- * gradient). Logits are recomputed chunk by chunk.
+ * Backward for an upstream coefficient dlogp[r] = dL/dlogp[r] over the span: its rows of dHidden [rows, D]
+ * = Σ_v dlogits·lmHead, and dLmHead [V, D] += dlogitsᵀ·hidden (null for a frozen head; with tied
+ * embeddings pass the embedding's gradient). Logits are recomputed chunk by chunk.
  */
 export function tokenLogprobsBackward(
   rt: GpuRuntime,
   hidden: Tensor,
   lmHead: Tensor,
   targets: Tensor,
-  rows: number,
+  rows: RowSpan,
   temperature: number,
   dlogp: Tensor,
   dHidden: Tensor,
@@ -63,9 +72,9 @@ export function tokenLogprobsBackward(
   chunk = LOGPROB_CHUNK,
 ): void {
   const [V, D] = lmHead.shape;
-  const dlogits = rt.empty([Math.min(chunk, rows), V], 'f32', 'logprob.dlogits');
-  for (let first = 0; first < rows; first += chunk) {
-    const count = Math.min(chunk, rows - first);
+  const dlogits = rt.empty([Math.min(chunk, rows.to - rows.from), V], 'f32', 'logprob.dlogits');
+  for (let first = rows.from; first < rows.to; first += chunk) {
+    const count = Math.min(chunk, rows.to - first);
     chunkLogits(rt, hidden, lmHead, dlogits, first, count);
     rt.dispatch({
       kernel: { shader: 'logprob', entry: 'backward' },

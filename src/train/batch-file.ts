@@ -1,6 +1,6 @@
 // The `grads` command's batch format: parsed and validated with messages that name the field.
 import type { LossType } from './objectives.ts';
-import type { Objective, TrainSequence } from './step.ts';
+import type { Objective, TrainSequence } from './gradients.ts';
 
 export interface GradBatch {
   objective: Objective;

@@ -27,8 +27,13 @@ export type TrainEvent =
       entropy: number;
       gradNorm: number;
       lr: number;
-      /** optimisation passes skipped for a non-finite loss or gradient */
+      /** optimizer steps skipped for a non-finite loss or gradient */
       skipped: number;
+      /**
+       * sequences of the step that ran forward and backward: with β = 0 those of advantage 0 cannot change
+       * the gradient and are left out (0: the step did no backward and left the weights as they were)
+       */
+      trainedSequences: number;
       completionLength: number;
       tokensPerSec: number;
       rolloutMs: number;

@@ -3,7 +3,7 @@
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { LoadedModel } from '../model/source.ts';
 import { Policy } from './policy.ts';
-import { accumulateGradients } from './step.ts';
+import { accumulateGradients } from './gradients.ts';
 import type { GradBatch } from './batch-file.ts';
 
 export async function batchGradients(

@@ -42,10 +42,11 @@ export class Policy {
   readonly grads: ModelGrads;
   /** engine tensor name → its Hugging Face slices (full fine-tuning) */
   readonly hfSlices = new Map<string, HfSlice[]>();
-  readonly norm: Tensor;
+  /** the global gradient norm AdamW computes (and clips by), on the GPU */
+  readonly gradNorm: Tensor;
 
   private constructor(readonly rt: GpuRuntime, readonly model: Qwen2Model, readonly settings: PolicySettings) {
-    this.norm = rt.empty([4], 'f32', 'grad-norm');
+    this.gradNorm = rt.empty([4], 'f32', 'grad-norm');
     this.grads = settings.mode === 'full' ? this.fullParams() : this.loraParams(settings.lora!);
   }
 
@@ -143,7 +144,7 @@ export class Policy {
     for (const p of this.params) for (const t of [p.grad, p.m, p.v]) t.release();
     if (this.model.adapters) for (const layer of this.model.adapters) for (const list of Object.values(layer)) for (const a of list) { a.A.release(); a.B.release(); }
     this.model.release();
-    this.norm.release();
+    this.gradNorm.release();
   }
 
   /** Bytes of the trainable state: parameters' gradients and both moments (the weights are the model's). */

@@ -8,7 +8,7 @@ import type { Qwen2Model } from '../model/model.ts';
 import { Rng } from '../util/random.ts';
 import { groupAdvantages, type GrpoSettings, type ScaleRewards } from './objectives.ts';
 import type { Policy } from './policy.ts';
-import { accumulateGradients, sequenceLogprobs, type TrainSequence } from './step.ts';
+import { accumulateGradients, contributes, sequenceLogprobs, type Objective, type TrainSequence } from './gradients.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
 import { optimizerStep } from '../ops/optim.ts';
 import type { TrainEvent } from './events.ts';
@@ -45,6 +45,8 @@ export interface GrpoConfig {
   topK: number;
   /** optimisation passes over each rollout batch (μ) */
   iterations: number;
+  /** optimizer steps per pass: the rollout batch's groups split into this many mini-batches (verl: 4) */
+  miniBatches: number;
   microBatch: number;
   /** keep only each layer's input during the forward and recompute the rest in the backward */
   recomputeActivations: boolean;
@@ -72,6 +74,7 @@ export const PAPER_GRPO: GrpoConfig = {
   topP: 1,
   topK: 0,
   iterations: 1,
+  miniBatches: 1,
   microBatch: 4,
   recomputeActivations: false,
   schedule: { kind: 'constant', lr: 1e-6 },
@@ -118,6 +121,9 @@ export class GrpoTrainer<E extends RlExample> {
     readonly reference: Qwen2Model | null = null,
     state?: TrainerState,
   ) {
+    if (!Number.isInteger(config.miniBatches) || config.miniBatches < 1 || config.miniBatches > config.promptsPerStep) {
+      throw new Error(`miniBatches must be a whole number from 1 to promptsPerStep (${config.promptsPerStep}), got ${config.miniBatches}`);
+    }
     this.state = state ?? { step: 0, optimizerSteps: 0, rngState: config.seed >>> 0 };
     this.rng = new Rng(this.state.rngState);
     this.generator = new Generator(policy.model);
@@ -196,44 +202,76 @@ export class GrpoTrainer<E extends RlExample> {
     });
   }
 
-  /** μ passes of gradients + AdamW over one rollout batch; non-finite losses or norms skip the pass. */
+  /**
+   * μ passes over one rollout batch, each an optimizer step per mini-batch of groups; non-finite losses or
+   * norms skip the optimizer step. A mini-batch where no sequence can change the gradient (β = 0 and
+   * every advantage 0: the GRPO loss is identically 0) runs no forward, backward or AdamW at all: weights,
+   * moments and the optimizer's step count stay bit-identical. (verl and TRL would still step AdamW with a
+   * zero gradient, moving the weights by momentum and weight decay alone; here a batch with nothing to
+   * learn changes nothing.)
+   */
   private async update(seqs: TrainSequence[]) {
     const c = this.config;
     const { model } = this.policy;
-    const metrics = { loss: NaN, kl: NaN, clipFraction: NaN, entropy: NaN, gradNorm: NaN, lr: learningRate(c.schedule, this.state.optimizerSteps), skipped: 0 };
+    const metrics = {
+      loss: NaN, kl: NaN, clipFraction: NaN, entropy: NaN, gradNorm: NaN, lr: learningRate(c.schedule, this.state.optimizerSteps),
+      skipped: 0, trainedSequences: 0,
+    };
     if (seqs.length === 0) return metrics;
     const tokens = seqs.reduce((n, s) => n + s.completionIds.length, 0);
+    const objective: Objective = { kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens } };
+    const trained = seqs.filter((s) => contributes(s, objective));
+    metrics.trainedSequences = trained.length;
     if (c.objective.beta !== 0) {
       const ref = await this.referenceLogprobs(seqs);
       seqs.forEach((s, i) => (s.refLogprobs = Array.from(ref[i])));
     }
-    if (c.iterations > 1) {
-      const old = await sequenceLogprobs(model, seqs, c.temperature, c.microBatch);
-      seqs.forEach((s, i) => (s.oldLogprobs = Array.from(old[i])));
+    if ((c.iterations > 1 || c.miniBatches > 1) && trained.length > 0) {
+      // After the first optimizer step the policy is no longer the one that sampled: keep its log-probs.
+      const old = await sequenceLogprobs(model, trained, c.temperature, c.microBatch);
+      trained.forEach((s, i) => (s.oldLogprobs = Array.from(old[i])));
     }
+    const miniBatches = splitGroups(seqs, c.miniBatches);
     // A stop request is honoured between steps: a step always completes its update, so a resumed run
     // continues exactly where an uninterrupted one would be.
     for (let pass = 0; pass < c.iterations; pass++) {
-      this.policy.zeroGrads();
-      const r = await accumulateGradients(model, this.policy.grads, seqs, {
-        kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens },
-      }, c.temperature, c.microBatch, c.recomputeActivations);
-      const lr = learningRate(c.schedule, this.state.optimizerSteps);
-      let norm = NaN;
-      if (Number.isFinite(r.loss)) {
-        optimizerStep(this.rt, this.policy.params, this.policy.norm, {
-          lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.maxGradNorm,
-        }, this.state.optimizerSteps + 1);
-        norm = (await this.rt.read(this.policy.norm, 0, 1))[0];
+      // The step reports its last pass: each metric averaged over the mini-batches (entropy over those trained).
+      const last = pass === c.iterations - 1;
+      const sums = { loss: 0, kl: 0, clipFraction: 0, gradNorm: 0, entropy: 0, trained: 0 };
+      for (const batch of miniBatches) {
+        if (!batch.some((s) => contributes(s, objective))) continue; // loss, gradient and its norm: exactly 0
+        this.policy.zeroGrads();
+        const r = await accumulateGradients(model, this.policy.grads, batch, objective, c.temperature, c.microBatch, c.recomputeActivations);
+        const lr = learningRate(c.schedule, this.state.optimizerSteps);
+        let norm = NaN;
+        if (Number.isFinite(r.loss)) {
+          optimizerStep(this.rt, this.policy.params, this.policy.gradNorm, {
+            lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.maxGradNorm,
+          }, this.state.optimizerSteps + 1);
+          norm = (await this.rt.read(this.policy.gradNorm, 0, 1))[0];
+        }
+        if (Number.isFinite(norm)) {
+          this.state.optimizerSteps++;
+        } else {
+          // AdamW left weights and moments untouched (it checks the norm on the GPU); say so and go on.
+          metrics.skipped++;
+          this.emit({ type: 'log', level: 'warn', message: `step ${this.state.step + 1}: loss ${r.loss}, gradient norm ${norm}: update skipped, weights unchanged` });
+        }
+        metrics.lr = lr;
+        sums.loss += r.loss;
+        sums.kl += r.kl;
+        sums.clipFraction += r.clipFraction;
+        sums.gradNorm += norm;
+        sums.entropy += r.entropy;
+        sums.trained++;
       }
-      if (Number.isFinite(norm)) {
-        this.state.optimizerSteps++;
-      } else {
-        // AdamW left weights and moments untouched (it checks the norm on the GPU); say so and go on.
-        metrics.skipped++;
-        this.emit({ type: 'log', level: 'warn', message: `step ${this.state.step + 1}: loss ${r.loss}, gradient norm ${norm}: update skipped, weights unchanged` });
+      if (last) {
+        const n = miniBatches.length;
+        Object.assign(metrics, {
+          loss: sums.loss / n, kl: sums.kl / n, clipFraction: sums.clipFraction / n, gradNorm: sums.gradNorm / n,
+          entropy: sums.trained > 0 ? sums.entropy / sums.trained : NaN,
+        });
       }
-      Object.assign(metrics, { loss: r.loss, kl: r.kl, clipFraction: r.clipFraction, entropy: r.entropy, gradNorm: norm, lr });
     }
     return metrics;
   }
@@ -271,6 +309,18 @@ export class GrpoTrainer<E extends RlExample> {
   release(): void {
     this.generator.release();
   }
+}
+
+/** Consecutive runs of one prompt (the groups) dealt into `parts` mini-batches of whole groups, as evenly as can be. */
+function splitGroups(seqs: TrainSequence[], parts: number): TrainSequence[][] {
+  const groups: TrainSequence[][] = [];
+  for (const s of seqs) {
+    const last = groups.at(-1);
+    if (last && last[0].promptIds === s.promptIds) last.push(s);
+    else groups.push([s]);
+  }
+  const n = Math.min(parts, groups.length);
+  return Array.from({ length: n }, (_, k) => groups.slice(Math.round((k * groups.length) / n), Math.round(((k + 1) * groups.length) / n)).flat());
 }
 
 /** Sampling seed of a step: a run is reproducible from (seed, config). */

@@ -7,7 +7,7 @@ import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { dirSource } from '../../src/model/source-node.ts';
 import { loadModel, type LoadedModel } from '../../src/model/source.ts';
 import { Policy, type PolicySettings } from '../../src/train/policy.ts';
-import { accumulateGradients } from '../../src/train/step.ts';
+import { accumulateGradients } from '../../src/train/gradients.ts';
 import { optimizerStep } from '../../src/ops/optim.ts';
 import { GrpoTrainer, PAPER_GRPO, type GrpoConfig, type RlTask } from '../../src/train/trainer.ts';
 import type { TrainEvent } from '../../src/train/events.ts';
@@ -91,7 +91,7 @@ describe('learning', { timeout: 300_000 }, () => {
       policy.zeroGrads();
       loss = (await accumulateGradients(policy.model, policy.grads, seqs, { kind: 'sft' }, 1, 1)).loss;
       if (t === 1) firstLoss = loss;
-      optimizerStep(rt, policy.params, policy.norm, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 }, t);
+      optimizerStep(rt, policy.params, policy.gradNorm, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 }, t);
     }
     expect(firstLoss).toBeGreaterThan(2);
     expect(loss).toBeLessThan(0.05);
@@ -119,14 +119,38 @@ describe('learning', { timeout: 300_000 }, () => {
     policy.release();
   });
 
-  it('with all advantages zero and β = 0, parameters do not move', async () => {
+  it('with all advantages zero and β = 0, no backward runs and weights and moments stay bit-identical', async () => {
     const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: 16, seed: 0 });
-    const before = await params(policy);
+    const state = () => Promise.all(policy.params.flatMap((p) => [p.param, p.m, p.v]).map((t) => rt.read(t)));
     const task = { ...toyTask(), reward: () => ({ reward: 1, signals: {} }) };
-    const trainer = new GrpoTrainer(rt, policy, task, { ...toyConfig, steps: 2 }, () => {});
+    const events: TrainEvent[] = [];
+    // One real step first (an alternating reward), so that AdamW's moments are non-zero when the zero steps come.
+    let calls = 0;
+    const first = new GrpoTrainer(rt, policy, { ...task, reward: () => ({ reward: calls++ % 2, signals: {} }) }, { ...toyConfig, steps: 1, weightDecay: 0.1 }, () => {});
+    await first.run();
+    first.release();
+    const before = await state();
+    const trainer = new GrpoTrainer(rt, policy, task, { ...toyConfig, steps: 2, weightDecay: 0.1 }, (e) => events.push(e), null, first.state);
     await trainer.run();
-    const after = await params(policy);
+    const after = await state();
     after.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(before[i].buffer))).toBe(true));
+    expect(trainer.state.optimizerSteps).toBe(1);
+    for (const e of events.filter((e) => e.type === 'step')) expect(e).toMatchObject({ trainedSequences: 0, loss: 0, gradNorm: 0 });
+    trainer.release();
+    policy.release();
+  });
+
+  it('miniBatches splits a rollout batch into that many optimizer steps of whole groups', async () => {
+    const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: 16, seed: 0 });
+    let calls = 0;
+    const task = { ...toyTask(), reward: () => ({ reward: calls++ % 2, signals: {} }) }; // every group mixed
+    const events: TrainEvent[] = [];
+    const config = { ...toyConfig, steps: 1, promptsPerStep: 2, groupSize: 2, miniBatches: 2 };
+    const trainer = new GrpoTrainer(rt, policy, task, config, (e) => events.push(e));
+    await trainer.run();
+    expect(trainer.state.optimizerSteps).toBe(2);
+    expect(events.find((e) => e.type === 'step')).toMatchObject({ trainedSequences: 4, skipped: 0 });
+    expect(() => new GrpoTrainer(rt, policy, task, { ...config, miniBatches: 3 }, () => {})).toThrow(/miniBatches must be a whole number from 1 to promptsPerStep \(2\), got 3/);
     trainer.release();
     policy.release();
   });

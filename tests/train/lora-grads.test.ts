@@ -5,7 +5,7 @@ import { gpu } from '../helpers/gpu.ts';
 import { dirSource } from '../../src/model/source-node.ts';
 import { loadModel } from '../../src/model/source.ts';
 import { Policy } from '../../src/train/policy.ts';
-import { accumulateGradients, type TrainSequence } from '../../src/train/step.ts';
+import { accumulateGradients, type TrainSequence } from '../../src/train/gradients.ts';
 import { Rng } from '../../src/util/random.ts';
 
 const MODEL = join(import.meta.dirname, '..', 'fixtures', 'models', 'gqa-untied-f32');
