@@ -3,6 +3,7 @@
 // number while the rest load.
 
 import { parseJson, type Json } from '../toolcall/json.ts';
+import { fetchOrExplain, httpError } from '../util/fetch.ts';
 
 export interface LoadError {
   line: number;
@@ -96,7 +97,7 @@ export function parseRecords<T>(text: string, convert: (value: Json, line: numbe
 }
 
 export async function fetchText(url: string): Promise<string> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${response.statusText}`);
+  const response = await fetchOrExplain(url);
+  if (!response.ok) throw httpError(url, response);
   return response.text();
 }

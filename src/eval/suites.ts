@@ -17,6 +17,7 @@ import {
 } from '../toolcall/bfcl.ts';
 import { binaryReward } from '../toolcall/reward.ts';
 import type { CategorySummary, EvalItem, Verdict } from './runner.ts';
+import { fetchOrExplain, httpError } from '../util/fetch.ts';
 
 export type Bench = 'bfcl' | 'apibank' | 'synthetic';
 export const BENCHES: Bench[] = ['bfcl', 'apibank', 'synthetic'];
@@ -35,9 +36,9 @@ export type FileReader = (file: string) => Promise<string | null>;
 export function urlFiles(base: string): FileReader {
   const root = base.endsWith('/') ? base : `${base}/`;
   return async (file) => {
-    const res = await fetch(root + file);
+    const res = await fetchOrExplain(root + file);
     if (res.status === 404) return null;
-    if (!res.ok) throw new Error(`GET ${root + file}: ${res.status} ${res.statusText}`);
+    if (!res.ok) throw httpError(root + file, res);
     return res.text();
   };
 }

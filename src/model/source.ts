@@ -7,6 +7,7 @@
 // fails before a gigabyte is downloaded.
 
 import { expectedTensors, parseQwen2Config, type Qwen2Config } from './config.ts';
+import { fetchFailureReason, httpError } from '../util/fetch.ts';
 import { firstNonFinite, headerSize, parseHeader, parseSafetensors, type TensorView } from './safetensors.ts';
 
 export class ModelLoadError extends Error {
@@ -109,12 +110,12 @@ function httpSource(label: string, urlOf: (file: string) => string, cache: Cache
         res = await fetch(url, { signal });
       } catch (e) {
         if (signal?.aborted) throw e;
-        throw new ModelLoadError(`${url}: network error (${(e as Error).message})`);
+        throw new ModelLoadError(`${url}: ${fetchFailureReason(e)}`);
       }
       if (res.status === 404) return null;
       if (!res.ok || !res.body) {
         const hint = res.status === 401 || res.status === 403 ? ' (repo not found, private or gated: the app cannot log in)' : '';
-        throw new ModelLoadError(`${url}: HTTP ${res.status} ${res.statusText}${hint}`);
+        throw new ModelLoadError(`${url}: ${httpError(url, res, hint).reason}`);
       }
       const save = store
         ? async (bytes: Uint8Array) => {

@@ -3,7 +3,8 @@
 // Exports continue elsewhere: LoRA in PEFT's layout, or merged weights in Hugging Face layout.
 
 import type { LoadedModel } from '../model/source.ts';
-import { parseSafetensors, toFloat32, writeSafetensors, type SafetensorsDType, type TensorView, type WritableTensor } from '../model/safetensors.ts';
+import type { Tensor } from '../gpu/runtime.ts';
+import { firstNonFinite, parseSafetensors, toFloat32, writeSafetensors, type SafetensorsDType, type TensorView, type WritableTensor } from '../model/safetensors.ts';
 import { f32ToBf16Bits, f32ToF16Bits } from '../gpu/half.ts';
 import { PEFT_MODULE, type LoraTarget, type Policy } from './policy.ts';
 import type { TrainerState } from './trainer.ts';
@@ -29,28 +30,79 @@ export async function saveCheckpoint(policy: Policy, state: TrainerState, config
   return writeSafetensors(tensors, { checkpoint: JSON.stringify(meta) });
 }
 
-export function readCheckpointMeta(bytes: Uint8Array, where: string): CheckpointMeta {
-  const { metadata } = parseSafetensors(bytes, where);
-  const raw = metadata.checkpoint;
-  if (!raw) throw new Error(`${where}: not a Tool-N1 Studio checkpoint (no "checkpoint" metadata)`);
-  const meta = JSON.parse(raw) as CheckpointMeta;
-  if (meta.format !== 'tool-n1-studio-checkpoint' || meta.version !== 1) throw new Error(`${where}: unsupported checkpoint format`);
-  return meta;
+export class CheckpointError extends Error {
+  constructor(where: string, problem: string) {
+    super(`${where}: ${problem}`);
+    this.name = 'CheckpointError';
+  }
 }
 
-/** Writes a checkpoint's tensors into a policy built with the same model and settings; returns its metadata. */
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** The metadata, every field checked: a checkpoint that lacks or mistypes its state is refused, never guessed at. */
+export function readCheckpointMeta(bytes: Uint8Array, where: string): CheckpointMeta {
+  const { metadata } = parseSafetensors(bytes, where);
+  return parseCheckpointMeta(metadata.checkpoint, where);
+}
+
+/** The "checkpoint" metadata string → its validated metadata. */
+export function parseCheckpointMeta(raw: string | undefined, where: string): CheckpointMeta {
+  if (!raw) throw new CheckpointError(where, 'not a Tool-N1 Studio checkpoint (no "checkpoint" metadata)');
+  let meta: unknown;
+  try {
+    meta = JSON.parse(raw);
+  } catch (e) {
+    throw new CheckpointError(where, `its "checkpoint" metadata is not JSON (${(e as Error).message})`);
+  }
+  const fail = (problem: string): never => {
+    throw new CheckpointError(where, problem);
+  };
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail('its "checkpoint" metadata is not a JSON object');
+  const m = meta as Record<string, unknown>;
+  if (m.format !== 'tool-n1-studio-checkpoint') fail(`format ${JSON.stringify(m.format)} is not "tool-n1-studio-checkpoint"`);
+  if (m.version !== 1) fail(`unsupported checkpoint version ${JSON.stringify(m.version)} (this build reads version 1)`);
+  if (m.mode !== 'full' && m.mode !== 'lora') fail(`mode must be "full" or "lora", got ${JSON.stringify(m.mode)}`);
+  const state = m.state as Record<string, unknown> | null;
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) fail(`state must be an object, got ${JSON.stringify(m.state)}`);
+  for (const field of ['step', 'optimizerSteps'] as const) {
+    if (!isCount(state![field])) fail(`state.${field} must be a whole number ≥ 0, got ${JSON.stringify(state![field])}`);
+  }
+  if ((state!.optimizerSteps as number) > (state!.step as number)) fail(`state.optimizerSteps ${state!.optimizerSteps} exceeds state.step ${state!.step}`);
+  const rng = state!.rngState;
+  if (!(Number.isInteger(rng) && (rng as number) >= 0 && (rng as number) < 2 ** 32)) fail(`state.rngState must be a 32-bit unsigned integer, got ${JSON.stringify(rng)}`);
+  if (typeof m.config !== 'object' || m.config === null || Array.isArray(m.config)) fail(`config must be an object, got ${JSON.stringify(m.config)}`);
+  return meta as CheckpointMeta;
+}
+
+/**
+ * Writes a checkpoint's tensors into a policy built with the same model and settings; returns its metadata.
+ * Everything is checked first (metadata, every tensor's name, shape and values against the policy), so a bad
+ * checkpoint changes nothing: neither the policy nor the file.
+ */
 export function restoreCheckpoint(policy: Policy, bytes: Uint8Array, where: string): CheckpointMeta {
   const meta = readCheckpointMeta(bytes, where);
-  if (meta.mode !== policy.settings.mode) throw new Error(`${where}: a ${meta.mode} checkpoint cannot resume a ${policy.settings.mode} run`);
+  if (meta.mode !== policy.settings.mode) throw new CheckpointError(where, `a ${meta.mode} checkpoint cannot resume a ${policy.settings.mode} run`);
   const { tensors } = parseSafetensors(bytes, where);
+  const writes: [Tensor, TensorView][] = [];
   for (const p of policy.params) {
     for (const [suffix, t] of [['', p.param], ['.adam_m', p.m], ['.adam_v', p.v]] as const) {
-      const view = tensors.get(`${p.name}${suffix}`);
-      if (!view) throw new Error(`${where}: tensor ${p.name}${suffix} missing`);
-      if (view.shape.join() !== t.shape.join()) throw new Error(`${where}: ${p.name}${suffix} has shape [${view.shape}], the policy needs [${t.shape}]`);
-      policy.rt.write(t, toFloat32(view));
+      const name = `${p.name}${suffix}`;
+      const view = tensors.get(name);
+      if (!view) throw new CheckpointError(where, `tensor ${name} is missing (does the run's model and ${policy.settings.mode === 'lora' ? 'LoRA rank/targets' : 'mode'} match?)`);
+      if (view.shape.join() !== t.shape.join()) throw new CheckpointError(where, `${name} has shape [${view.shape}], the policy needs [${t.shape}]`);
+      if (view.dtype !== 'F32') throw new CheckpointError(where, `${name} has dtype ${view.dtype}, checkpoints hold F32`);
+      const bad = firstNonFinite(view);
+      if (bad) throw new CheckpointError(where, `${name} holds ${bad.value} at element ${bad.index}`);
+      writes.push([t, view]);
     }
   }
+  const extra = tensors.size - writes.length;
+  if (extra > 0) {
+    const known = new Set(policy.params.flatMap((p) => [p.name, `${p.name}.adam_m`, `${p.name}.adam_v`]));
+    const first = [...tensors.keys()].find((n) => !known.has(n));
+    throw new CheckpointError(where, `tensor ${first} is not part of this policy (${extra} such tensors: another model or LoRA setting?)`);
+  }
+  for (const [t, view] of writes) policy.rt.write(t, toFloat32(view));
   return meta;
 }
 
