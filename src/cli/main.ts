@@ -1,4 +1,6 @@
 // `npm run -s cli -- <command> [options]`: the headless entry to the same engine the studio runs.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CliCommand } from './command.ts';
 import { UsageError } from './args.ts';
 import { info } from './commands/info.ts';
@@ -18,7 +20,8 @@ function help(): string {
   return `Tool-N1 Studio CLI\n\nusage: npm run -s cli -- <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one command line; the exit code: 0 done, 1 failed (a message on stderr), 2 a usage error. */
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());
@@ -43,4 +46,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+// Run when executed (tsx src/cli/main.ts), not when imported (the tests call main() in-process).
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -3,7 +3,7 @@
 // `[f(a=1, b='x'), g()]`. Each assistant turn that calls tools becomes one instance, with the turns before it
 // as context. Instances that call a tool missing from the list are dropped (and counted).
 
-import { LosslessNumber, isJsonObject, parseJson, pyFloat, pyInt, type Json, type JsonObject } from '../toolcall/json.ts';
+import { LosslessNumber, MAX_JSON_DEPTH, isJsonObject, parseJson, pyFloat, pyInt, type Json, type JsonObject } from '../toolcall/json.ts';
 import type { ToolCall } from '../toolcall/decode.ts';
 import type { Turn } from '../toolcall/template.ts';
 import { parseRecords, type LoadResult } from './load.ts';
@@ -18,6 +18,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 /** A recursive-descent reader for the subset of Python that tool calls use. Throws on anything else. */
 class PythonReader {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly text: string) {}
 
   private fail(what: string): never {
@@ -91,6 +92,24 @@ class PythonReader {
     this.skipSpace();
     const ch = this.text[this.pos];
     if (ch === "'" || ch === '"') return this.string();
+    if (ch === '[' || ch === '(' || ch === '{') {
+      if (++this.depth > MAX_JSON_DEPTH) this.fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+      const value = this.container();
+      this.depth--;
+      return value;
+    }
+    const number = this.match(/[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y);
+    if (number !== undefined) {
+      return /[.eE]/.test(number) ? pyFloat(Number(number)) : pyInt(BigInt(number.replace('+', '')));
+    }
+    const word = this.match(/[A-Za-z_]\w*/y);
+    if (word === 'True' || word === 'true') return true;
+    if (word === 'False' || word === 'false') return false;
+    if (word === 'None' || word === 'null') return null;
+    return this.fail('expected a value');
+  }
+
+  private container(): Json {
     if (this.accept('[')) return this.sequence(']', () => this.value());
     if (this.accept('(')) return this.sequence(')', () => this.value());
     if (this.accept('{')) {
@@ -103,14 +122,6 @@ class PythonReader {
       });
       return dict;
     }
-    const number = this.match(/[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y);
-    if (number !== undefined) {
-      return /[.eE]/.test(number) ? pyFloat(Number(number)) : pyInt(BigInt(number.replace('+', '')));
-    }
-    const word = this.match(/[A-Za-z_]\w*/y);
-    if (word === 'True' || word === 'true') return true;
-    if (word === 'False' || word === 'false') return false;
-    if (word === 'None' || word === 'null') return null;
     return this.fail('expected a value');
   }
 
@@ -129,7 +140,7 @@ class PythonReader {
       else if (esc === 'x' || esc === 'u' || esc === 'U') {
         const width = esc === 'x' ? 2 : esc === 'u' ? 4 : 8;
         const hex = this.text.slice(this.pos, this.pos + width);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== width) this.fail('bad escape');
+        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== width || parseInt(hex, 16) > 0x10ffff) this.fail('bad escape');
         out += String.fromCodePoint(parseInt(hex, 16));
         this.pos += width;
       } else out += `\\${esc}`; // Python keeps unknown escapes as written

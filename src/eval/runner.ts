@@ -19,7 +19,8 @@ export interface Verdict {
 export interface EvalItem {
   id: string;
   category: string;
-  conversation: Conversation;
+  /** null: the benchmark record could not be read; it counts as wrong (UNREADABLE), nothing is decoded */
+  conversation: Conversation | null;
   judge(completion: string): Verdict;
 }
 
@@ -79,6 +80,8 @@ export interface EvalRun {
 export const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0, seed: 0 };
 /** error of an item whose prompt plus maxNewTokens does not fit the model's positions */
 export const PROMPT_TOO_LONG = 'prompt_too_long';
+/** error of an item whose benchmark record could not be read: still a question, so still in the denominator */
+export const UNREADABLE = 'unreadable_record';
 
 type EvalTokenizer = Pick<QwenTokenizer, 'encode' | 'decode' | 'eosIds'>;
 
@@ -99,11 +102,12 @@ export async function runEvaluation(generator: Generator, tokenizer: EvalTokeniz
     opts.onProgress?.({ done, total: items.length, correct, entries: fresh, tokensPerSec: completionTokens / seconds });
   };
 
-  const prompts = items.map((item) => tokenizer.encode(renderPrompt(item.conversation, template)));
-  const fits = (i: number) => prompts[i].length + maxNewTokens <= generator.model.maxPositions;
+  const prompts = items.map((item) => (item.conversation ? tokenizer.encode(renderPrompt(item.conversation, template)) : []));
+  const fits = (i: number) => items[i].conversation !== null && prompts[i].length + maxNewTokens <= generator.model.maxPositions;
   const tooLong = items.flatMap((item, i): EvalEntry[] => {
     if (fits(i)) return [];
-    return [(entries[i] = entryOf(item, prompts[i].length, '', 0, { correct: false, error: PROMPT_TOO_LONG }))];
+    const error = item.conversation ? PROMPT_TOO_LONG : UNREADABLE;
+    return [(entries[i] = entryOf(item, prompts[i].length, '', 0, { correct: false, error }))];
   });
   if (tooLong.length > 0) report(tooLong);
 

@@ -16,7 +16,7 @@ import {
   type BfclSummary,
 } from '../toolcall/bfcl.ts';
 import { binaryReward } from '../toolcall/reward.ts';
-import type { CategorySummary, EvalItem, Verdict } from './runner.ts';
+import { UNREADABLE, type CategorySummary, type EvalItem, type Verdict } from './runner.ts';
 import { fetchOrExplain, httpError } from '../util/fetch.ts';
 
 export type Bench = 'bfcl' | 'apibank' | 'synthetic';
@@ -45,6 +45,10 @@ export function urlFiles(base: string): FileReader {
 
 const located = (file: string, errors: LoadError[]) => errors.map((e) => `${file}:${e.line}: ${e.message}`);
 
+/** Records that could not be read stay questions of their category: wrong, never out of the denominator. */
+const unreadableItems = (file: string, category: string, errors: LoadError[]): EvalItem[] =>
+  errors.map((e) => ({ id: `${file}:${e.line}`, category, conversation: null, judge: () => ({ correct: false, error: UNREADABLE }) }));
+
 // ---- BFCL v3 --------------------------------------------------------------------------------------------
 
 /**
@@ -65,6 +69,7 @@ export async function loadBfclSuite(read: FileReader, categories?: string[]): Pr
     }
     const questions = parseBfclQuestions(text);
     errors.push(...located(file, questions.errors));
+    items.push(...unreadableItems(file, category, questions.errors));
     let answers: Map<string, BfclAnswer> | undefined;
     if (!isRelevanceCategory(category)) {
       const answerFile = `possible_answer/${file}`;
@@ -104,6 +109,7 @@ export async function loadApiBankSuite(read: FileReader, levels: string[] = [...
     if (text === null) throw new Error(`${file} not found`);
     const samples = parseApiBank(text, level as ApiBankLevel);
     errors.push(...located(file, samples.errors));
+    items.push(...unreadableItems(file, category, samples.errors));
     for (const sample of samples.records) {
       items.push({ id: sample.id, category, conversation: sample, judge: (completion) => judgeApiBank(sample, completion) });
     }

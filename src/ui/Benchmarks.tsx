@@ -216,7 +216,7 @@ function BenchStatus() {
       )}
       {b.errors.length > 0 && (
         <details>
-          <summary>{b.errors.length} records could not be read</summary>
+          <summary>{b.errors.length} records could not be read{b.bench === 'synthetic' ? ' (left out)' : ' (counted as wrong)'}</summary>
           <pre>{b.errors.slice(0, 50).join('\n')}</pre>
         </details>
       )}

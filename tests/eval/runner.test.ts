@@ -50,7 +50,7 @@ describe('benchmark adapters', () => {
   it('BFCL: categories from the file names, answers from possible_answer/, relevance without answers', async () => {
     const suite = await loadBfclSuite(files(BFCL_FILES));
     expect(suite.items.map((i) => [i.id, i.category])).toEqual([['simple_0', 'simple'], ['simple_1', 'simple'], ['irrelevance_0', 'irrelevance']]);
-    expect(suite.items[0].conversation.turns).toEqual([{ role: 'user', content: 'area 10' }]);
+    expect(suite.items[0].conversation!.turns).toEqual([{ role: 'user', content: 'area 10' }]);
     const call = (base: string) => `<tool_call>[{"name": "area", "arguments": {"base": ${base}}}]</tool_call>`;
     expect(judge(suite.items, 'simple_0', call('10'))).toEqual({ correct: true, error: null });
     expect(judge(suite.items, 'simple_0', call('11'))).toEqual({ correct: false, error: 'value_error:others' });

@@ -94,7 +94,9 @@ export const evaluate: CliCommand = {
     const sampling = { temperature: optionalNumber(args, 'temperature', 0), topP: 1, topK: 0, seed: optionalNumber(args, 'seed', 0) };
 
     const suite = await loadSuite(bench, data, categories);
-    for (const e of suite.errors) process.stderr.write(`skipped ${e}\n`);
+    // BFCL and API-Bank records that cannot be read count as wrong; an instance file's are left out (no category).
+    const unreadable = bench === 'synthetic' ? 'left out' : 'counted as wrong';
+    for (const e of suite.errors) process.stderr.write(`unreadable (${unreadable}) ${e}\n`);
     const items = limitPerCategory(suite.items, limit);
     if (items.length === 0) throw new Error('no items to evaluate');
     const { loaded, tokenizer, adapter } = await openModel(requireString(args, 'model'), typeof args.adapter === 'string' ? args.adapter : undefined);
@@ -141,6 +143,7 @@ export const evaluate: CliCommand = {
         seconds: Math.round(result.ms) / 1000,
       };
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      if (suite.errors.length > 0) throw new Error(`${suite.errors.length} records of ${data} could not be read (listed above; ${unreadable})`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
