@@ -45,6 +45,9 @@ export interface ChatTemplateOptions {
 
 type JsonObject = Record<string, unknown>;
 
+/** A library's own message, unless it is a JavaScript slip (a TypeError on input it did not expect). */
+const libraryReason = (e: unknown) => (e instanceof TypeError || !(e instanceof Error) ? 'it does not parse' : e.message);
+
 export class QwenTokenizer {
   readonly special: SpecialIds;
   /** Generation stops on any of these: generation_config.json's eos_token_id, else <|im_end|> and <|endoftext|>. */
@@ -60,7 +63,7 @@ export class QwenTokenizer {
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
-      throw new TokenizerError(`${where}: not readable as a tokenizer (${(e as Error).message})`);
+      throw new TokenizerError(`${where}: not readable as a tokenizer (${libraryReason(e)})`);
     }
     this.config = tokenizerConfig;
     const id = (content: string) => {
@@ -93,7 +96,7 @@ export class QwenTokenizer {
     try {
       this.template = typeof chatTemplate === 'string' ? new Template(chatTemplate) : undefined;
     } catch (e) {
-      throw new TokenizerError(`tokenizer_config.json: chat_template is not a valid Jinja template (${(e as Error).message})`);
+      throw new TokenizerError(`tokenizer_config.json: chat_template is not a valid Jinja template (${libraryReason(e)})`);
     }
   }
 
