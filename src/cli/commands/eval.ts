@@ -13,6 +13,7 @@ import { readSourceText } from '../../data/node-files.ts';
 import { parseDataset } from '../../data/datasets.ts';
 import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../../data/synthetic.ts';
 import { runEvaluation } from '../../eval/runner.ts';
+import { checkDecodeSettings } from '../../model/inputs.ts';
 import {
   BENCHES,
   aggregateBench,
@@ -90,8 +91,14 @@ export const evaluate: CliCommand = {
     const maxNewTokens = count(args, 'max-new-tokens', 512);
     const batchSize = count(args, 'batch', 8);
     const limit = count(args, 'limit', Infinity);
+    const maxPromptTokens = count(args, 'max-prompt-tokens', 4096);
     const template = typeof args.template === 'string' ? readTemplateFile(args.template) : undefined;
     const sampling = { temperature: optionalNumber(args, 'temperature', 0), topP: 1, topK: 0, seed: optionalNumber(args, 'seed', 0) };
+    try {
+      checkDecodeSettings({ n: 1, maxNewTokens, sampling }, { temperature: '--temperature', seed: '--seed' });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
 
     const suite = await loadSuite(bench, data, categories);
     // BFCL and API-Bank records that cannot be read count as wrong; an instance file's are left out (no category).
@@ -103,7 +110,7 @@ export const evaluate: CliCommand = {
 
     const rt = await createNodeRuntime();
     // Positions for the longest prompt kept (the paper's 4096) plus the answer; capped by the model itself.
-    const model = instantiateModel(rt, loaded, { maxPositions: count(args, 'max-prompt-tokens', 4096) + maxNewTokens });
+    const model = instantiateModel(rt, loaded, { maxPositions: maxPromptTokens + maxNewTokens });
     const detach = adapter ? attachAdapter(rt, model, adapter) : undefined;
     const generator = new Generator(model);
     const out = typeof args.out === 'string' ? openSync(args.out, 'w') : null;

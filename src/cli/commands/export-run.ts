@@ -9,7 +9,7 @@ import { createNodeRuntime } from '../../gpu/node.ts';
 import type { LoadedModel } from '../../model/source.ts';
 import type { QwenTokenizer } from '../../model/tokenizer.ts';
 import { Policy } from '../../train/policy.ts';
-import { exportMerged, restoreCheckpoint } from '../../train/checkpoint.ts';
+import { exportMerged, readCheckpointMeta, restoreCheckpoint } from '../../train/checkpoint.ts';
 import { toolCallTask } from '../../train/toolcall-task.ts';
 import { buildMessages, renderChatML, type ChatMessage } from '../../toolcall/template.ts';
 import { ENGINES, exportBundle, type BundleInputs, type Engine } from '../../export/bundle.ts';
@@ -77,6 +77,7 @@ export const exportRun: CliCommand = {
     const config = parseTrainConfig(readFileSync(configPath, 'utf8'), configPath);
     const found = join(dirname(resolve(configPath)), CHECKPOINT_FILE);
     const checkpoint = typeof args.checkpoint === 'string' ? args.checkpoint : existsSync(found) ? found : null;
+    if (checkpoint) readCheckpointMeta(readFileSync(checkpoint), checkpoint); // a bad one fails before anything is written
 
     const { loaded, tokenizer } = await openModel(config.model);
     const g = config.grpo;

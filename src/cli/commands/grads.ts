@@ -15,6 +15,7 @@ export const grads: CliCommand = {
   usage: 'grads --model DIR --batch FILE.json --out FILE.safetensors',
   async run(argv) {
     const args = parseCommandArgs(argv, { model: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' } });
+    const modelDir = requireString(args, 'model');
     const batchPath = requireString(args, 'batch');
     const out = requireString(args, 'out');
     let json: unknown;
@@ -29,7 +30,7 @@ export const grads: CliCommand = {
     } catch (e) {
       throw new Error(`${batchPath}: ${(e as Error).message}`);
     }
-    const loaded = await loadModel(dirSource(requireString(args, 'model')));
+    const loaded = await loadModel(dirSource(modelDir));
     const limits = { vocabSize: loaded.config.vocabSize, maxPositions: loaded.config.maxPositionEmbeddings };
     batch.sequences.forEach((s, i) => checkTokenIds([...s.promptIds, ...s.completionIds], limits, `${batchPath}: sequences[${i}] (prompt_ids + completion_ids)`));
     const rt = await createNodeRuntime();
