@@ -5,7 +5,7 @@ import type { Instance } from '../data/instance.ts';
 import type { TrainConfig } from '../cli/train-config.ts';
 import type { ChatMessage } from '../toolcall/template.ts';
 import { trlJsonl, trlRows, verlParquet, verlRows } from './dataset.ts';
-import { mapSettings, miniBatchesOf, settingsTable, type MappedSetting } from './settings.ts';
+import { mapSettings, settingsTable, type MappedSetting } from './settings.ts';
 
 export const ENGINES = ['verl', 'trl'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -110,7 +110,7 @@ args = parser.parse_args()
 
 # The run's batch: ${g.promptsPerStep} prompts × ${g.groupSize} completions per rollout step, split into MINI_BATCHES
 # optimizer steps; each optimizer step accumulates gradients over the devices and micro-batches.
-PROMPTS_PER_STEP, GROUP_SIZE, MINI_BATCHES, MICRO_BATCH = ${g.promptsPerStep}, ${g.groupSize}, ${miniBatchesOf(inp.config)}, ${g.microBatch}
+PROMPTS_PER_STEP, GROUP_SIZE, MINI_BATCHES, MICRO_BATCH = ${g.promptsPerStep}, ${g.groupSize}, ${g.miniBatches}, ${g.microBatch}
 WORLD_SIZE = int(os.environ.get("WORLD_SIZE", "1"))
 per_update = PROMPTS_PER_STEP * GROUP_SIZE // MINI_BATCHES
 if (PROMPTS_PER_STEP * GROUP_SIZE) % MINI_BATCHES or per_update % (MICRO_BATCH * WORLD_SIZE):

@@ -25,25 +25,19 @@ const hydra = (x: number | boolean | string) => (typeof x === 'boolean' ? (x ? '
 // verl's loss_agg_mode for each of our loss types (verl's token-mean already counts the whole mini-batch's tokens).
 const VERL_LOSS_AGG = { grpo: 'seq-mean-token-mean', bnpo: 'token-mean', dr_grpo: 'seq-mean-token-sum-norm', dapo: 'token-mean' } as const;
 
-/** Optimizer steps per rollout batch: the grpo trainer's mini-batches where it has them, else one. */
-export function miniBatchesOf(config: TrainConfig): number {
-  const m = (config.grpo as unknown as Record<string, unknown>).miniBatches;
-  return typeof m === 'number' && m >= 1 ? m : 1;
-}
-
 export function mapSettings(config: TrainConfig): MappedSetting[] {
   const g = config.grpo;
   const o = g.objective;
   const s = g.schedule;
-  const miniBatches = miniBatchesOf(config);
+  const miniBatches = g.miniBatches;
   const rows: MappedSetting[] = [
     { ours: 'grpo.promptsPerStep', value: num(g.promptsPerStep), verl: [['data.train_batch_size', num(g.promptsPerStep)]], trl: [], trlNote: 'prompts per generation batch: generation_batch_size = promptsPerStep × num_generations (the script derives the batch sizes from the number of GPUs)' },
     { ours: 'grpo.groupSize', value: num(g.groupSize), verl: [['actor_rollout_ref.rollout.n', num(g.groupSize)]], trl: [['num_generations', num(g.groupSize)]] },
     {
-      ours: 'miniBatches', value: num(miniBatches),
+      ours: 'grpo.miniBatches', value: num(miniBatches),
       verl: [['actor_rollout_ref.actor.ppo_mini_batch_size', num(Math.max(1, Math.floor(g.promptsPerStep / miniBatches)))]],
       trl: [['steps_per_generation', 'MINI_BATCHES * GRAD_ACCUM']],
-      verlNote: 'verl counts its mini-batch in prompts (each with its n completions)',
+      verlNote: 'in prompts (each with its n completions)' + (g.promptsPerStep % miniBatches ? `; verl needs equal mini-batches and ${g.promptsPerStep} prompts do not split into ${miniBatches}: choose a miniBatches that divides promptsPerStep` : ''),
     },
     { ours: 'grpo.iterations (μ)', value: num(g.iterations), verl: [['actor_rollout_ref.actor.ppo_epochs', num(g.iterations)]], trl: [['num_iterations', num(g.iterations)]] },
     {
