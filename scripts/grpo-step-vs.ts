@@ -13,7 +13,7 @@ import { loadModel } from '../src/model/source.ts';
 import { tokenizerForModel } from '../src/model/tokenizer.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { toolCallTask } from '../src/train/toolcall-task.ts';
-import { PAPER_GRPO, type GrpoConfig } from '../src/train/trainer.ts';
+import type { GrpoConfig } from '../src/train/trainer.ts';
 import { DEFAULT_TRAIN_FORM } from '../src/ui/train-form.ts';
 import type { TrainEvent } from '../src/train/events.ts';
 
@@ -33,34 +33,21 @@ const steps = Number(arg('steps', '6'));
 const warmup = Number(arg('warmup', '1'));
 
 const f = DEFAULT_TRAIN_FORM;
-const config: GrpoConfig = {
-  ...PAPER_GRPO,
-  steps: warmup + steps,
-  promptsPerStep: f.promptsPerStep,
-  groupSize: f.groupSize,
-  maxNewTokens: f.maxNewTokens,
-  temperature: f.temperature,
-  iterations: f.iterations,
-  microBatch: f.microBatch,
-  schedule: { kind: 'constant', lr: f.lr },
-  objective: { ...PAPER_GRPO.objective, lossType: f.lossType, epsilonLow: f.epsilonLow, epsilonHigh: f.epsilonHigh, beta: f.beta, maxCompletionLength: f.maxNewTokens },
-  evalEvery: 0,
-  checkpointEvery: 0,
-  seed: f.seed,
-};
-if (f.mode !== 'full' || f.beta !== 0) throw new Error('this script runs the full fine-tuning, β = 0 default preset only');
+const tc = f.config;
+const config: GrpoConfig = { ...tc.grpo, steps: warmup + steps, evalEvery: 0, checkpointEvery: 0 };
+if (tc.mode !== 'full' || tc.grpo.objective.beta !== 0) throw new Error('this script runs the full fine-tuning, β = 0 default preset only');
 
 const loaded = await loadModel(embeddedDirSource());
 const tokenizer = await tokenizerForModel(loaded);
-const train = generateSynthetic({ level: f.level, split: 'train', seed: f.dataSeed, count: f.trainSize });
-const heldout = generateSynthetic({ level: f.level, split: 'heldout', seed: f.dataSeed, count: f.heldoutSize });
-const maxPromptTokens = Math.min(f.maxPromptTokens, loaded.config.maxPositionEmbeddings - f.maxNewTokens);
-const task = toolCallTask(tokenizer, train, heldout, { reward: f.reward, maxPromptTokens });
+const train = generateSynthetic({ level: f.synthetic.level, split: 'train', seed: f.synthetic.seed, count: f.synthetic.train });
+const heldout = generateSynthetic({ level: f.synthetic.level, split: 'heldout', seed: f.synthetic.seed, count: f.synthetic.heldout });
+const maxPromptTokens = Math.min(tc.maxPromptTokens, loaded.config.maxPositionEmbeddings - tc.grpo.maxNewTokens);
+const task = toolCallTask(tokenizer, train, heldout, { reward: tc.reward, maxPromptTokens });
 const longest = [...task.train, ...task.heldout].reduce((n, e) => Math.max(n, e.promptIds.length), 0);
 const meanPrompt = task.train.reduce((n, e) => n + e.promptIds.length, 0) / task.train.length;
 console.log(
   `default preset: ${config.promptsPerStep} prompts × G = ${config.groupSize}, ≤ ${config.maxNewTokens} new tokens, micro-batch ${config.microBatch}, ` +
-    `lr ${f.lr}, β ${f.beta}, ${f.level} synthetic prompts (mean ${meanPrompt.toFixed(0)} tokens); model ${loaded.source}`,
+    `lr ${config.schedule.lr}, β ${config.objective.beta}, ${f.synthetic.level} synthetic prompts (mean ${meanPrompt.toFixed(0)} tokens); model ${loaded.source}`,
 );
 
 interface Side {
@@ -78,7 +65,7 @@ async function side(name: string, root: string): Promise<Side> {
     mod('src/train/trainer.ts'),
   ]);
   const rt = await createRt();
-  const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: longest + f.maxNewTokens, seed: f.seed });
+  const policy = Policy.create(rt, loaded, { mode: 'full', maxPositions: longest + config.maxNewTokens, seed: config.seed });
   const events: StepEvent[] = [];
   const trainer = new GrpoTrainer(rt, policy, task, config, (e: TrainEvent) => e.type === 'step' && events.push(e));
   return { name, trainer, events, ms: [] };

@@ -4,8 +4,9 @@ import { embeddedDirSource, dirSource } from '../model/source-node.ts';
 import { ModelLoadError, hubSource, loadModel, type LoadedModel, type ModelSource } from '../model/source.ts';
 import { ADAPTER_CONFIG, loadPeftAdapter, type PeftAdapter } from '../model/adapter.ts';
 import { tokenizerForModel, type QwenTokenizer } from '../model/tokenizer.ts';
+import type { ModelSpec } from '../train/config.ts';
 
-export type ModelSpec = string | { hub: string };
+export type { ModelSpec };
 
 export function modelSource(spec: ModelSpec): ModelSource {
   if (typeof spec === 'object') return hubSource(spec.hub, { cache: null });

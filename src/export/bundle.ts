@@ -2,7 +2,7 @@
 // settings mapping. Browser-safe: the caller writes the files (the CLI to disk, the studio as downloads) and
 // adds the starting policy's weights under model/.
 import type { Instance } from '../data/instance.ts';
-import type { TrainConfig } from '../cli/train-config.ts';
+import type { TrainConfig } from '../train/config.ts';
 import type { ChatMessage } from '../toolcall/template.ts';
 import { trlJsonl, trlRows, verlParquet, verlRows } from './dataset.ts';
 import { mapSettings, settingsTable, type MappedSetting } from './settings.ts';

@@ -1,7 +1,7 @@
 // A run's settings in verl's and TRL's terms. One table drives both launch scripts and the README, so
 // what a script sets and what the README says it sets cannot drift apart. A setting without a counterpart
 // in an engine says so, with what that engine does instead.
-import type { TrainConfig } from '../cli/train-config.ts';
+import type { TrainConfig } from '../train/config.ts';
 import { PEFT_MODULE } from '../model/lora.ts';
 
 /** A value as the engine's config takes it: verl's Hydra overrides are text, TRL's GRPOConfig Python. */

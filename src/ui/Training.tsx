@@ -9,7 +9,8 @@ import { REWARDS, type RewardName } from '../toolcall/reward.ts';
 import { DownloadLink } from './download.tsx';
 import { NumberField, Segmented, SelectField } from './fields.tsx';
 import { formatBytes, formatCount, formatRate } from './format.ts';
-import { PRESETS, REWARD_TEXT } from './train-form.ts';
+import { PRESETS, REWARD_TEXT, type FormPatch } from './train-form.ts';
+import type { GrpoConfig } from '../train/trainer.ts';
 import { TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingSamples } from './TrainingSamples.tsx';
 import { engineBusy, useStudio } from './store.ts';
@@ -58,7 +59,11 @@ const FORMATS: { value: DatasetFormat; label: string }[] = [
 
 function ConfigCard() {
   const f = useStudio((s) => s.trainForm);
+  const c = f.config;
+  const g = c.grpo;
   const update = useStudio((s) => s.updateTrainForm);
+  const config = (patch: FormPatch['config']) => update({ config: patch });
+  const grpo = (patch: FormPatch<GrpoConfig>) => update({ config: { grpo: patch } });
   const busy = useStudio((s) => s.training.status === 'running');
   const [preset, setPreset] = useState(PRESETS[0].id);
   const presetNote = PRESETS.find((p) => p.id === preset)?.note;
@@ -69,8 +74,8 @@ function ConfigCard() {
     if (file) update({ file });
   };
   const toggleTarget = (t: LoraTarget) => {
-    const targets = f.lora.targets.includes(t) ? f.lora.targets.filter((x) => x !== t) : LORA_TARGETS.filter((x) => x === t || f.lora.targets.includes(x));
-    if (targets.length > 0) update({ lora: { ...f.lora, targets } });
+    const targets = c.lora.targets.includes(t) ? c.lora.targets.filter((x) => x !== t) : LORA_TARGETS.filter((x) => x === t || c.lora.targets.includes(x));
+    if (targets.length > 0) config({ lora: { targets } });
   };
 
   return (
@@ -97,23 +102,23 @@ function ConfigCard() {
       <h3>Policy</h3>
       <Segmented
         label="Fine-tuning"
-        value={f.mode}
+        value={c.mode}
         options={[
           { value: 'full', label: 'Full fine-tuning', testid: 'mode-full' },
           { value: 'lora', label: 'LoRA', testid: 'mode-lora' },
         ]}
-        onChange={(mode) => update({ mode })}
+        onChange={(mode) => config({ mode })}
       />
-      {f.mode === 'lora' && (
+      {c.mode === 'lora' && (
         <div className="params">
-          <NumberField label="rank" testid="lora-rank" value={f.lora.rank} min={1} max={256} step={1} onChange={(rank) => update({ lora: { ...f.lora, rank } })} />
-          <NumberField label="alpha" testid="lora-alpha" value={f.lora.alpha} min={0.5} max={1024} step={0.5} onChange={(alpha) => update({ lora: { ...f.lora, alpha } })} />
+          <NumberField label="rank" testid="lora-rank" value={c.lora.rank} min={1} max={256} step={1} onChange={(rank) => config({ lora: { rank } })} />
+          <NumberField label="alpha" testid="lora-alpha" value={c.lora.alpha} min={0.5} max={1024} step={0.5} onChange={(alpha) => config({ lora: { alpha } })} />
           <div className="field targets">
             <span>targets</span>
             <div>
               {LORA_TARGETS.map((t) => (
                 <label key={t}>
-                  <input type="checkbox" checked={f.lora.targets.includes(t)} onChange={() => toggleTarget(t)} /> {t}
+                  <input type="checkbox" checked={c.lora.targets.includes(t)} onChange={() => toggleTarget(t)} /> {t}
                 </label>
               ))}
             </div>
@@ -121,7 +126,7 @@ function ConfigCard() {
         </div>
       )}
       <p className="note">
-        {f.mode === 'full'
+        {c.mode === 'full'
           ? 'Full fine-tuning builds a second, f32 copy of the model with gradients and two AdamW moments (≈16 bytes per parameter). The Playground’s model stays loaded: it is the frozen reference for the KL term (β > 0) and keeps generating.'
           : 'LoRA trains small adapters (A, B per target) over a frozen copy of the base; the KL reference is the base with the adapters switched off. Much less GPU memory than full fine-tuning.'}
       </p>
@@ -138,10 +143,10 @@ function ConfigCard() {
       />
       {f.dataKind === 'synthetic' ? (
         <div className="params">
-          <SelectField<SyntheticLevel> label="level" testid="data-level" value={f.level} options={Object.keys(SYNTHETIC_LEVELS) as SyntheticLevel[]} onChange={(level) => update({ level })} />
-          <NumberField label="data seed" testid="data-seed" value={f.dataSeed} min={0} max={2 ** 31 - 1} step={1} onChange={(dataSeed) => update({ dataSeed })} />
-          <NumberField label="train prompts" testid="data-train-size" value={f.trainSize} min={1} max={100_000} step={1} onChange={(trainSize) => update({ trainSize })} />
-          <NumberField label="held-out prompts" testid="data-heldout-size" value={f.heldoutSize} min={1} max={10_000} step={1} onChange={(heldoutSize) => update({ heldoutSize })} />
+          <SelectField<SyntheticLevel> label="level" testid="data-level" value={f.synthetic.level} options={Object.keys(SYNTHETIC_LEVELS) as SyntheticLevel[]} onChange={(level) => update({ synthetic: { level } })} />
+          <NumberField label="data seed" testid="data-seed" value={f.synthetic.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => update({ synthetic: { seed } })} />
+          <NumberField label="train prompts" testid="data-train-size" value={f.synthetic.train} min={1} max={100_000} step={1} onChange={(train) => update({ synthetic: { train } })} />
+          <NumberField label="held-out prompts" testid="data-heldout-size" value={f.synthetic.heldout} min={1} max={10_000} step={1} onChange={(heldout) => update({ synthetic: { heldout } })} />
         </div>
       ) : (
         <div className="params">
@@ -160,33 +165,33 @@ function ConfigCard() {
         <SelectField<RewardName>
           label="reward"
           testid="reward"
-          value={f.reward}
+          value={c.reward}
           options={Object.keys(REWARDS) as RewardName[]}
-          title={REWARD_TEXT[f.reward]}
-          onChange={(reward) => update({ reward })}
+          title={REWARD_TEXT[c.reward]}
+          onChange={(reward) => config({ reward })}
         />
-        <NumberField label="max prompt tokens" testid="max-prompt-tokens" value={f.maxPromptTokens} min={16} max={32768} step={1} title="longer prompts are dropped" onChange={(maxPromptTokens) => update({ maxPromptTokens })} />
+        <NumberField label="max prompt tokens" testid="max-prompt-tokens" value={c.maxPromptTokens} min={16} max={32768} step={1} title="longer prompts are dropped" onChange={(maxPromptTokens) => config({ maxPromptTokens })} />
       </div>
-      <p className="note">Reward: {REWARD_TEXT[f.reward]}.</p>
+      <p className="note">Reward: {REWARD_TEXT[c.reward]}.</p>
 
       <h3>GRPO</h3>
       <div className="params">
-        <NumberField label="steps" testid="steps" value={f.steps} min={1} max={100_000} step={1} onChange={(steps) => update({ steps })} />
-        <NumberField label="prompts / step" testid="prompts-per-step" value={f.promptsPerStep} min={1} max={1024} step={1} onChange={(promptsPerStep) => update({ promptsPerStep })} />
-        <NumberField label="G (per prompt)" testid="group-size" value={f.groupSize} min={2} max={64} step={1} onChange={(groupSize) => update({ groupSize })} />
-        <NumberField label="max new tokens" testid="max-new-tokens" value={f.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => update({ maxNewTokens })} />
-        <NumberField label="temperature" testid="temperature" value={f.temperature} min={0.05} max={2} step={0.05} onChange={(temperature) => update({ temperature })} />
-        <NumberField label="learning rate" testid="lr" value={f.lr} min={0} max={1} step={1e-6} onChange={(lr) => update({ lr })} />
-        <NumberField label="β (KL)" testid="beta" value={f.beta} min={0} max={10} step={0.001} onChange={(beta) => update({ beta })} />
-        <NumberField label="ε low" testid="epsilon-low" value={f.epsilonLow} min={0} max={1} step={0.01} onChange={(epsilonLow) => update({ epsilonLow })} />
-        <NumberField label="ε high" testid="epsilon-high" value={f.epsilonHigh} min={0} max={1} step={0.01} onChange={(epsilonHigh) => update({ epsilonHigh })} />
-        <SelectField<LossType> label="loss" testid="loss-type" value={f.lossType} options={LOSS_TYPES} onChange={(lossType) => update({ lossType })} />
-        <NumberField label="μ (passes)" testid="iterations" value={f.iterations} min={1} max={16} step={1} onChange={(iterations) => update({ iterations })} />
-        <NumberField label="micro-batch" testid="micro-batch" value={f.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => update({ microBatch })} />
-        <NumberField label="eval every (0 off)" testid="eval-every" value={f.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => update({ evalEvery })} />
-        <NumberField label="eval prompts" testid="eval-size" value={f.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => update({ evalSize })} />
-        <NumberField label="checkpoint every" testid="checkpoint-every" value={f.checkpointEvery} min={0} max={10_000} step={1} title="0: only when stopped or done" onChange={(checkpointEvery) => update({ checkpointEvery })} />
-        <NumberField label="seed" testid="seed" value={f.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => update({ seed })} />
+        <NumberField label="steps" testid="steps" value={g.steps} min={1} max={100_000} step={1} onChange={(steps) => grpo({ steps })} />
+        <NumberField label="prompts / step" testid="prompts-per-step" value={g.promptsPerStep} min={1} max={1024} step={1} onChange={(promptsPerStep) => grpo({ promptsPerStep })} />
+        <NumberField label="G (per prompt)" testid="group-size" value={g.groupSize} min={2} max={64} step={1} onChange={(groupSize) => grpo({ groupSize })} />
+        <NumberField label="max new tokens" testid="max-new-tokens" value={g.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => grpo({ maxNewTokens, objective: { maxCompletionLength: maxNewTokens } })} />
+        <NumberField label="temperature" testid="temperature" value={g.temperature} min={0.05} max={2} step={0.05} onChange={(temperature) => grpo({ temperature })} />
+        <NumberField label="learning rate" testid="lr" value={g.schedule.lr} min={0} max={1} step={1e-6} onChange={(lr) => grpo({ schedule: { lr } })} />
+        <NumberField label="β (KL)" testid="beta" value={g.objective.beta} min={0} max={10} step={0.001} onChange={(beta) => grpo({ objective: { beta } })} />
+        <NumberField label="ε low" testid="epsilon-low" value={g.objective.epsilonLow} min={0} max={1} step={0.01} onChange={(epsilonLow) => grpo({ objective: { epsilonLow } })} />
+        <NumberField label="ε high" testid="epsilon-high" value={g.objective.epsilonHigh} min={0} max={1} step={0.01} onChange={(epsilonHigh) => grpo({ objective: { epsilonHigh } })} />
+        <SelectField<LossType> label="loss" testid="loss-type" value={g.objective.lossType} options={LOSS_TYPES} onChange={(lossType) => grpo({ objective: { lossType } })} />
+        <NumberField label="μ (passes)" testid="iterations" value={g.iterations} min={1} max={16} step={1} onChange={(iterations) => grpo({ iterations })} />
+        <NumberField label="micro-batch" testid="micro-batch" value={g.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => grpo({ microBatch })} />
+        <NumberField label="eval every (0 off)" testid="eval-every" value={g.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => grpo({ evalEvery })} />
+        <NumberField label="eval prompts" testid="eval-size" value={g.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => grpo({ evalSize })} />
+        <NumberField label="checkpoint every" testid="checkpoint-every" value={g.checkpointEvery} min={0} max={10_000} step={1} title="0: only when stopped or done" onChange={(checkpointEvery) => grpo({ checkpointEvery })} />
+        <NumberField label="seed" testid="seed" value={g.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => grpo({ seed })} />
       </div>
       <TrainActions />
     </section>
@@ -218,7 +223,7 @@ function TrainActions() {
   const t = useStudio((s) => s.training);
   const model = useStudio((s) => s.model);
   const checkpoint = useStudio((s) => s.checkpoint);
-  const steps = useStudio((s) => s.trainForm.steps);
+  const steps = useStudio((s) => s.trainForm.config.grpo.steps);
   const busy = useStudio(engineBusy);
   const { startTraining, stopTraining, resumeTraining } = useStudio.getState();
   const canResume = busy === null && checkpoint !== null && model?.label === checkpoint.model && steps > checkpoint.step;
@@ -259,7 +264,7 @@ function RunCard() {
   const t = useStudio((s) => s.training);
   const last = t.steps[t.steps.length - 1];
   const lastEval = t.evals[t.evals.length - 1];
-  const total = t.start?.settings.steps ?? 0;
+  const total = t.start?.config.grpo.steps ?? 0;
   const done = last?.step ?? t.start?.resumedFrom ?? 0;
   return (
     <section className="card" data-testid="train-run" data-status={t.status}>
@@ -284,7 +289,7 @@ function RunCard() {
             <div>
               <dt>Model</dt>
               <dd>
-                {t.start.model} · {t.start.mode === 'full' ? 'full fine-tuning' : `LoRA r ${t.start.settings.lora.rank}`}
+                {t.start.model} · {t.start.mode === 'full' ? 'full fine-tuning' : `LoRA r ${t.start.config.lora?.rank}`}
               </dd>
             </div>
             <div>

@@ -1,7 +1,8 @@
 // A step's rollouts as cards grouped by prompt (reasoning and tool call apart, the binary reward, its
 // sub-signals and the advantage), a slider over the last steps, and a short GRPO explainer with live numbers.
 import { useState } from 'react';
-import type { PromptInfo, TrainSettings } from '../worker/protocol.ts';
+import type { TrainConfig } from '../train/config.ts';
+import type { PromptInfo } from '../worker/protocol.ts';
 import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
 import { REWARD_TEXT } from './train-form.ts';
 import { byPrompt, type SampleEvent, type StepEvent } from './training-run.ts';
@@ -22,7 +23,7 @@ export function TrainingSamples() {
   const history = useStudio((s) => s.training.samples);
   const prompts = useStudio((s) => s.training.prompts);
   const steps = useStudio((s) => s.training.steps);
-  const settings = useStudio((s) => s.training.start?.settings);
+  const settings = useStudio((s) => s.training.start?.config);
   // null follows the newest step; a number pins one.
   const [pinned, setPinned] = useState<number | null>(null);
   if (history.length === 0 || !settings) return null;
@@ -117,7 +118,8 @@ function SampleCard({ sample: s }: { sample: SampleEvent }) {
 }
 
 /** What GRPO did with this step, in numbers: the group with the most spread stands for the rest. */
-function Explainer({ groups, settings: c, metrics }: { groups: SampleEvent[][]; settings: TrainSettings; metrics: StepEvent | undefined }) {
+function Explainer({ groups, settings, metrics }: { groups: SampleEvent[][]; settings: TrainConfig; metrics: StepEvent | undefined }) {
+  const c = { ...settings.grpo, ...settings.grpo.objective, reward: settings.reward };
   const spread = (g: SampleEvent[]) => Math.max(...g.map((s) => s.reward)) - Math.min(...g.map((s) => s.reward));
   const group = groups.reduce((best, g) => (spread(g) > spread(best) ? g : best), groups[0]);
   const r = group.map((s) => s.reward);

@@ -26,7 +26,7 @@ import type {
 } from '../worker/protocol.ts';
 import { saveBlob } from './download.tsx';
 import { EngineCallError, type EngineClient } from './engine-client.ts';
-import { DEFAULT_TRAIN_FORM, trainArgs, type TrainForm } from './train-form.ts';
+import { DEFAULT_TRAIN_FORM, patchForm, trainArgs, type FormPatch, type TrainForm } from './train-form.ts';
 import { IDLE_VIEW, failed, running, started, withEvents, type TrainingView } from './training-run.ts';
 
 export type GpuState =
@@ -178,7 +178,7 @@ export interface Studio {
   generate(): Promise<void>;
   stopGenerate(): void;
   updateSettings(patch: Partial<PlaygroundSettings>): void;
-  updateTrainForm(patch: Partial<TrainForm>): void;
+  updateTrainForm(patch: FormPatch): void;
   startTraining(): Promise<void>;
   /** Continues the saved run up to the form's step count. */
   resumeTraining(): Promise<void>;
@@ -243,8 +243,8 @@ export const useStudio = create<Studio>()((set, get) => ({
           break;
         }
         case 'train-start':
-          // A new run has replaced the saved one.
-          set({ training: started(get().training, n), ...(n.resumedFrom === null && { checkpoint: null }) });
+          // The saved run stays until the new one writes its first checkpoint (a 'checkpoint' event refreshes it).
+          set({ training: started(get().training, n) });
           break;
         case 'train-events':
           set({ training: withEvents(get().training, n.events, n.prompts) });
@@ -350,7 +350,7 @@ export const useStudio = create<Studio>()((set, get) => ({
   },
 
   updateTrainForm(patch) {
-    set({ trainForm: { ...get().trainForm, ...patch } });
+    set({ trainForm: patchForm(get().trainForm, patch) });
   },
 
   async startTraining() {
@@ -360,7 +360,7 @@ export const useStudio = create<Studio>()((set, get) => ({
     try {
       args = trainArgs(get().trainForm);
     } catch (e) {
-      set({ training: failed(get().training, asEngineError(e)) });
+      set({ training: { ...get().training, error: asEngineError(e) } });
       return;
     }
     await train(() => engine.call('startTraining', args), false);
@@ -369,7 +369,7 @@ export const useStudio = create<Studio>()((set, get) => ({
   async resumeTraining() {
     const engine = get().engine;
     if (!engine || get().training.status === 'running') return;
-    await train(() => engine.call('resumeTraining', { steps: get().trainForm.steps }), true);
+    await train(() => engine.call('resumeTraining', { steps: get().trainForm.config.grpo.steps }), true);
   },
 
   stopTraining() {
@@ -454,12 +454,15 @@ export function engineBusy(s: Studio): string | null {
 /** Runs a training call; its notices fill the view as it goes, its reply or failure closes it. */
 async function train(call: () => Promise<TrainReport>, resuming: boolean): Promise<void> {
   const { getState: get, setState: set } = useStudio;
-  set({ training: running(get().training, resuming), exported: { status: 'idle' } });
+  const before = get().training;
+  set({ training: running(before, resuming), exported: { status: 'idle' } });
   try {
     const report = await call();
     set({ training: { ...get().training, status: report.stopped ? 'stopped' : 'done', stopping: false }, checkpoint: report.checkpoint });
   } catch (e) {
-    set({ training: failed(get().training, asEngineError(e)) });
+    // A run that failed before it started (bad config or data) leaves the last run's view as it was.
+    const now = get().training;
+    set({ training: now.start === null || now.start === before.start ? { ...before, error: asEngineError(e) } : failed(now, asEngineError(e)) });
     void get().refreshCheckpoint();
   }
 }

@@ -1,20 +1,32 @@
-// The Training tab's form: the run's settings plus where its prompts come from, the presets, and the
-// conversion into the Worker's startTraining arguments.
+// The Training tab's form: the run's TrainConfig (the one config type, src/train/config.ts, that the CLI's
+// `train --config` file holds) plus where its prompts come from, the presets, and the startTraining arguments.
 import type { DatasetFormat } from '../data/datasets.ts';
-import type { SyntheticLevel } from '../data/synthetic.ts';
-import { PAPER_GRPO, type GrpoConfig } from '../train/trainer.ts';
+import { DEFAULT_LORA, type SyntheticData, type TrainConfig } from '../train/config.ts';
+import { PAPER_GRPO } from '../train/trainer.ts';
 import type { RewardName } from '../toolcall/reward.ts';
-import type { TrainData, TrainSettings } from '../worker/protocol.ts';
+import { DEFAULT_TEMPLATE } from '../toolcall/template.ts';
 
-export interface TrainForm extends TrainSettings {
-  dataKind: TrainData['kind'];
-  level: SyntheticLevel;
-  dataSeed: number;
-  trainSize: number;
-  heldoutSize: number;
+export interface TrainForm {
+  /** `model` is set by the Worker to the loaded model, `data` from the fields below; `lora` is kept while full is chosen */
+  config: TrainConfig & { lora: NonNullable<TrainConfig['lora']> };
+  dataKind: 'synthetic' | 'file';
+  synthetic: Required<SyntheticData>;
   file: File | null;
   format: DatasetFormat;
   heldoutFraction: number;
+}
+
+/** Part of a form: nested objects key by key, anything else (lists, files, numbers) whole. */
+export type FormPatch<T = TrainForm> = { [K in keyof T]?: T[K] extends readonly unknown[] | File | null ? T[K] : T[K] extends object ? FormPatch<T[K]> : T[K] };
+
+export function patchForm<T>(value: T, patch: FormPatch<T>): T {
+  const out = { ...value } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(patch)) {
+    const old = out[k];
+    const nested = typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Blob) && typeof old === 'object' && old !== null;
+    out[k] = nested ? patchForm(old, v as FormPatch<typeof old>) : v;
+  }
+  return out as T;
 }
 
 /** The rewards of src/toolcall/reward.ts, in words: the paper's default and its three ablations. */
@@ -25,33 +37,11 @@ export const REWARD_TEXT: Record<RewardName, string> = {
   partial_names: '0.2 for the think tags plus 0.8 for exactly the right calls, or 0.2 when only the names match',
 };
 
-/** The GRPO knobs of a trainer config, as the form holds them. */
-function knobs(c: GrpoConfig): Omit<TrainSettings, 'mode' | 'lora' | 'reward' | 'maxPromptTokens'> {
-  return {
-    steps: c.steps,
-    promptsPerStep: c.promptsPerStep,
-    groupSize: c.groupSize,
-    maxNewTokens: c.maxNewTokens,
-    temperature: c.temperature,
-    lr: c.schedule.lr,
-    beta: c.objective.beta,
-    epsilonLow: c.objective.epsilonLow,
-    epsilonHigh: c.objective.epsilonHigh,
-    lossType: c.objective.lossType,
-    iterations: c.iterations,
-    microBatch: c.microBatch,
-    evalEvery: c.evalEvery,
-    evalSize: c.evalSize,
-    checkpointEvery: c.checkpointEvery,
-    seed: c.seed,
-  };
-}
-
 export interface Preset {
   id: string;
   label: string;
   note: string;
-  patch: Partial<TrainForm>;
+  patch: FormPatch;
 }
 
 export const PRESETS: Preset[] = [
@@ -62,22 +52,24 @@ export const PRESETS: Preset[] = [
       'For the embedded 2-layer model: full fine-tuning, the tiny synthetic level, a large learning rate and no KL ' +
       '(β = 0, so no reference pass). Its weights are random: expect the reward to stay near 0 for a long while.',
     patch: {
-      mode: 'full',
       dataKind: 'synthetic',
-      level: 'tiny',
-      ...knobs({
-        ...PAPER_GRPO,
-        steps: 50,
-        promptsPerStep: 4,
-        groupSize: 4,
-        maxNewTokens: 48,
-        temperature: 1,
-        microBatch: 8,
-        schedule: { kind: 'constant', lr: 1e-3 },
-        objective: { ...PAPER_GRPO.objective, beta: 0 },
-        evalEvery: 10,
-        evalSize: 8,
-      }),
+      synthetic: { level: 'tiny' },
+      config: {
+        mode: 'full',
+        grpo: {
+          ...PAPER_GRPO,
+          steps: 50,
+          promptsPerStep: 4,
+          groupSize: 4,
+          maxNewTokens: 48,
+          temperature: 1,
+          microBatch: 8,
+          schedule: { kind: 'constant', lr: 1e-3 },
+          objective: { ...PAPER_GRPO.objective, beta: 0, maxCompletionLength: 48 },
+          evalEvery: 10,
+          evalSize: 8,
+        },
+      },
     },
   },
   {
@@ -87,33 +79,36 @@ export const PRESETS: Preset[] = [
       'Tool-N1 as run with verl: lr 1e-6 constant, G = 5, β = 0.001 (k3 KL to the starting weights), ε = 0.2, ' +
       'temperature 0.7, token-mean loss, μ = 1. The paper drew 1024 prompts per step and trained 7 epochs on ' +
       'real Qwen2.5 models; the prompt count here is scaled to a browser.',
-    patch: { mode: 'full', ...knobs(PAPER_GRPO) },
+    patch: { config: { mode: 'full', grpo: PAPER_GRPO } },
   },
 ];
 
-export const DEFAULT_TRAIN_FORM: TrainForm = {
-  mode: 'full',
-  lora: { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
-  reward: 'binary',
-  maxPromptTokens: 4096,
-  ...knobs(PAPER_GRPO),
-  dataKind: 'synthetic',
-  level: 'tiny',
-  dataSeed: 0,
-  trainSize: 1000,
-  heldoutSize: 50,
-  file: null,
-  format: 'instance',
-  heldoutFraction: 0.1,
-  ...PRESETS[0].patch,
-};
+export const DEFAULT_TRAIN_FORM: TrainForm = patchForm<TrainForm>(
+  {
+    config: {
+      model: 'embedded',
+      mode: 'full',
+      lora: DEFAULT_LORA,
+      data: { synthetic: { level: 'tiny', seed: 0 } },
+      reward: 'binary',
+      template: DEFAULT_TEMPLATE,
+      maxPromptTokens: 4096,
+      grpo: PAPER_GRPO,
+      resume: null,
+    },
+    dataKind: 'synthetic',
+    synthetic: { level: 'tiny', seed: 0, train: 1000, heldout: 50 },
+    file: null,
+    format: 'instance',
+    heldoutFraction: 0.1,
+  },
+  PRESETS[0].patch,
+);
 
-export function trainArgs(f: TrainForm): { settings: TrainSettings; data: TrainData } {
-  const { dataKind, level, dataSeed, trainSize, heldoutSize, file, format, heldoutFraction, ...settings } = f;
-  if (dataKind === 'file' && !file) throw new Error('choose a dataset file first');
-  const data: TrainData =
-    dataKind === 'file'
-      ? { kind: 'file', file: file!, format, heldoutFraction }
-      : { kind: 'synthetic', level, seed: dataSeed, train: trainSize, heldout: heldoutSize };
-  return { settings, data };
+/** The startTraining arguments: the config with its data as the form chose it, and the file it names. */
+export function trainArgs(f: TrainForm): { config: TrainConfig; file: File | null } {
+  if (f.dataKind === 'file' && !f.file) throw new Error('choose a dataset file first');
+  const data: TrainConfig['data'] =
+    f.dataKind === 'file' ? { train: f.file!.name, format: f.format, heldoutFraction: f.heldoutFraction } : { synthetic: f.synthetic };
+  return { config: { ...f.config, data, lora: f.config.mode === 'lora' ? f.config.lora : null }, file: f.dataKind === 'file' ? f.file : null };
 }

@@ -7,6 +7,7 @@ import { runSelftest } from './selftest.ts';
 import { Benchmarks } from './benchmark.ts';
 import { NoModelError, Playground } from './playground.ts';
 import { Training, type TrainHooks } from './training.ts';
+import { opfsShelf } from './run-shelf.ts';
 import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, WorkerMessage } from './protocol.ts';
 
 // tsconfig mixes the DOM and WebWorker libs, so `self` is typed as a Window; this file runs as a Worker.
@@ -18,7 +19,7 @@ function post(msg: WorkerMessage): void {
 
 let rt: GpuRuntime | null = null;
 const playground = new Playground();
-const training = new Training();
+const training = new Training(opfsShelf());
 const benchmarks = new Benchmarks();
 /** The running loadModel's abort switch, for cancelLoad. */
 let loadAbort: AbortController | null = null;
@@ -111,9 +112,9 @@ const handlers: Handlers = {
     return { stopping: playground.stop() };
   },
 
-  async startTraining({ settings, data }, ctx) {
+  async startTraining({ config, file }, ctx) {
     const r = runtime();
-    return training.start(r, trainingBase(r), settings, data, trainHooks(ctx));
+    return training.start(r, trainingBase(r), config, file, trainHooks(ctx));
   },
 
   async resumeTraining({ steps }, ctx) {

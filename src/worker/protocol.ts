@@ -8,7 +8,6 @@
 // Data pushed while a call runs (tokens, training steps) or unprompted (device lost) is a Notice: add an
 // entry to EngineNotices, post it from the handler with ctx.notify, and subscribe with engine.onNotice.
 
-import type { DatasetFormat } from '../data/datasets.ts';
 import type { SyntheticLevel } from '../data/synthetic.ts';
 import type { EvalProgress, EvalRun } from '../eval/runner.ts';
 import type { Bench, BenchAggregate } from '../eval/suites.ts';
@@ -17,9 +16,7 @@ import type { DType } from '../gpu/runtime.ts';
 import type { LoadProgress } from '../model/source.ts';
 import type { SamplingParams } from '../ops/sample.ts';
 import type { TrainEvent } from '../train/events.ts';
-import type { LossType } from '../train/objectives.ts';
-import type { LoraSettings } from '../train/policy.ts';
-import type { RewardName } from '../toolcall/reward.ts';
+import type { TrainConfig } from '../train/config.ts';
 
 export type { EvalProgress, LoadProgress, SamplingParams, TrainEvent };
 
@@ -111,48 +108,12 @@ export interface GenerateReport {
 
 // ---- training --------------------------------------------------------------------------------------
 
-/** The Training tab's knobs; every other GrpoConfig field keeps PAPER_GRPO's value. */
-export interface TrainSettings {
-  mode: 'full' | 'lora';
-  /** used when mode is 'lora' */
-  lora: LoraSettings;
-  reward: RewardName;
-  /** longer prompts are dropped (the paper: 4096) */
-  maxPromptTokens: number;
-  steps: number;
-  promptsPerStep: number;
-  /** G: completions sampled per prompt */
-  groupSize: number;
-  maxNewTokens: number;
-  temperature: number;
-  /** constant learning rate */
-  lr: number;
-  /** KL coefficient β */
-  beta: number;
-  epsilonLow: number;
-  epsilonHigh: number;
-  lossType: LossType;
-  /** μ: optimisation passes over each rollout batch */
-  iterations: number;
-  microBatch: number;
-  /** 0: never */
-  evalEvery: number;
-  evalSize: number;
-  /** OPFS checkpoint every N steps (0: only when stopped or done) */
-  checkpointEvery: number;
-  seed: number;
-}
-
-/** Where the prompts come from: the embedded generator, or a dataset file split by a seeded shuffle. */
-export type TrainData =
-  | { kind: 'synthetic'; level: SyntheticLevel; seed: number; train: number; heldout: number }
-  | { kind: 'file'; file: File; format: DatasetFormat; heldoutFraction: number };
-
 /** The run as the Worker describes it once its data and policy are ready. */
 export interface TrainStart {
   model: string;
   mode: 'full' | 'lora';
-  settings: TrainSettings;
+  /** the run's config, validated and with its defaults */
+  config: TrainConfig;
   /** e.g. "synthetic tiny, seed 0" or a file name */
   data: string;
   trainPrompts: number;
@@ -256,8 +217,11 @@ export interface EngineCalls {
   generate: { args: GenerateArgs; result: GenerateReport };
   /** Ends the running generate after its current step (it resolves with what it has). Skips the queue. */
   stopGenerate: { args: Record<string, never>; result: { stopping: boolean } };
-  /** GRPO on the loaded model; streams 'train-start' then 'train-events' until the run ends. */
-  startTraining: { args: { settings: TrainSettings; data: TrainData }; result: TrainReport };
+  /**
+   * A run of the config (its `model` is the loaded one) with the dataset file its `data.train` names; streams
+   * 'train-start' then 'train-events' until the run ends. A config or file that fails changes nothing.
+   */
+  startTraining: { args: { config: TrainConfig; file: File | null }; result: TrainReport };
   /** Continues the OPFS checkpoint's run up to `steps` in all; streams like startTraining. */
   resumeTraining: { args: { steps: number }; result: TrainReport };
   /** Ends the run after its current step, with a checkpoint. Skips the queue. */

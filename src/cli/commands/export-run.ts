@@ -4,19 +4,18 @@ import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs, requireString } from '../args.ts';
 import { openModel, type ModelSpec } from '../model.ts';
 import { parseTrainConfig } from '../train-config.ts';
-import { MODEL_FILES, instances } from './train.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import type { LoadedModel } from '../../model/source.ts';
 import type { QwenTokenizer } from '../../model/tokenizer.ts';
 import { Policy } from '../../train/policy.ts';
 import { exportMerged, readCheckpointMeta, restoreCheckpoint } from '../../train/checkpoint.ts';
-import { toolCallTask } from '../../train/toolcall-task.ts';
+import { CHECKPOINT_FILE, MODEL_FILES, prepareRun } from '../../train/run.ts';
+import { readSourceText } from '../../data/node-files.ts';
 import { buildMessages, renderChatML, type ChatMessage } from '../../toolcall/template.ts';
 import { ENGINES, exportBundle, type BundleInputs, type Engine } from '../../export/bundle.ts';
 import type { Instance } from '../../data/instance.ts';
 
 const REWARD_SOURCE = new URL('../../export/python/toolcall_reward.py', import.meta.url);
-const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** Prompts compared with the model's own chat template: enough to catch a template that differs. */
 const TEMPLATE_CHECKS = 64;
 
@@ -79,18 +78,15 @@ export const exportRun: CliCommand = {
     const checkpoint = typeof args.checkpoint === 'string' ? args.checkpoint : existsSync(found) ? found : null;
     if (checkpoint) readCheckpointMeta(readFileSync(checkpoint), checkpoint); // a bad one fails before anything is written
 
-    const { loaded, tokenizer } = await openModel(config.model);
+    const model = await openModel(config.model);
+    const { loaded, tokenizer } = model;
     const g = config.grpo;
-    const maxPromptTokens = Math.min(config.maxPromptTokens, loaded.config.maxPositionEmbeddings - g.maxNewTokens);
-    const data = await instances(config.data, g.seed);
-    // The prompts the run trains on: its split, without those over the length limit.
-    const task = toolCallTask(tokenizer, data.train, data.heldout, { reward: config.reward, template: config.template, maxPromptTokens });
+    // The prompts the run trains on: its split, without those over the length limit (the run's own assembly).
+    const { task, notes: logs } = await prepareRun(config, model, readSourceText);
     const train: Instance[] = task.train.map((e) => e.instance);
     const heldout: Instance[] = task.heldout.map((e) => e.instance);
     const messages = (i: Instance) => buildMessages(i, config.template);
-    const dropped = task.dropped.train.length + task.dropped.heldout.length;
-    const notes = [...data.notes, chatTemplateNote(tokenizer, train.map(messages))];
-    if (dropped > 0) notes.push(`${dropped} prompts longer than ${maxPromptTokens} tokens left out, as the run does`);
+    const notes = [...logs.map((e) => e.message), chatTemplateNote(tokenizer, train.map(messages))];
 
     const folder = localFolder(config.model);
     const policy: BundleInputs['policy'] = checkpoint

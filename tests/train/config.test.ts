@@ -1,0 +1,59 @@
+// The one training config (src/train/config.ts): values that would run for minutes or train on nonsense are
+// clear errors naming the key, before any GPU work (no runtime is created in this file).
+import { describe, expect, it } from 'vitest';
+import { embeddedDirSource } from '../../src/model/source-node.ts';
+import { loadModel } from '../../src/model/source.ts';
+import { tokenizerForModel } from '../../src/model/tokenizer.ts';
+import { parseTrainConfigText, resolveTrainConfig } from '../../src/train/config.ts';
+import { prepareRun } from '../../src/train/run.ts';
+
+const base = { model: 'embedded', data: { synthetic: { level: 'tiny', train: 4, heldout: 2 } } };
+const grpo = (g: Record<string, unknown>) => () => resolveTrainConfig({ ...base, grpo: g });
+
+describe('training config validation', () => {
+  it.each([
+    [{ temperature: 0 }, 'grpo.temperature must be a finite number > 0, got 0'],
+    [{ temperature: -0.5 }, 'grpo.temperature must be a finite number > 0, got -0.5'],
+    [{ temperature: Infinity }, 'grpo.temperature must be a finite number > 0, got Infinity'],
+    [{ maxGradNorm: 0 }, 'grpo.maxGradNorm must be a finite number > 0'],
+    [{ maxGradNorm: -1 }, 'grpo.maxGradNorm must be a finite number > 0'],
+    [{ schedule: { kind: 'constant', lr: 0 } }, 'grpo.schedule.lr must be a finite number > 0'],
+    [{ schedule: { kind: 'constant', lr: -1e-3 } }, 'grpo.schedule.lr must be a finite number > 0'],
+    [{ schedule: { kind: 'cosine', lr: 1e-3, totalSteps: 10, warmupSteps: 10 } }, 'grpo.schedule.totalSteps must exceed warmupSteps (10)'],
+    [{ checkpointEvery: -1 }, 'grpo.checkpointEvery must be a whole number ≥ 0, got -1'],
+    [{ checkpointEvery: 1.5 }, 'grpo.checkpointEvery must be a whole number ≥ 0, got 1.5'],
+    [{ evalEvery: -2 }, 'grpo.evalEvery must be a whole number ≥ 0, got -2'],
+    [{ evalEvery: 0.5 }, 'grpo.evalEvery must be a whole number ≥ 0, got 0.5'],
+    [{ evalSize: -1 }, 'grpo.evalSize must be a whole number ≥ 0, got -1'],
+    [{ evalSize: 2.5 }, 'grpo.evalSize must be a whole number ≥ 0, got 2.5'],
+    [{ steps: 0 }, 'grpo.steps must be a whole number ≥ 1, got 0'],
+    [{ steps: -3 }, 'grpo.steps must be a whole number ≥ 1, got -3'],
+    [{ steps: 2.5 }, 'grpo.steps must be a whole number ≥ 1, got 2.5'],
+    [{ topP: 0 }, 'grpo.topP must be in (0, 1], got 0'],
+    [{ beta1: 1 }, 'grpo.beta1 must be in [0, 1), got 1'],
+    [{ objective: { beta: -0.1 } }, 'grpo.objective.beta must be a finite number ≥ 0'],
+  ])('grpo %j', (g, message) => {
+    expect(grpo(g)).toThrow(message);
+  });
+
+  it('reads 1e999 from a file as the infinity it is, and refuses it', () => {
+    expect(() => parseTrainConfigText('{"model": "embedded", "data": {"synthetic": {"level": "tiny"}}, "grpo": {"temperature": 1e999}}', 'c.json', (p) => p)).toThrow(
+      'c.json: grpo.temperature must be a finite number > 0',
+    );
+  });
+
+  it('a resolved config resolves to itself (the studio form holds one)', () => {
+    const c = resolveTrainConfig({ ...base, mode: 'lora', grpo: { steps: 3, objective: { beta: 0 } } });
+    expect(resolveTrainConfig(JSON.parse(JSON.stringify(c)))).toEqual(JSON.parse(JSON.stringify(c)));
+  });
+
+  it('a LoRA rank above a layer’s width is refused before the GPU is touched', async () => {
+    const loaded = await loadModel(embeddedDirSource());
+    const model = { source: embeddedDirSource(), loaded, tokenizer: await tokenizerForModel(loaded) };
+    const width = loaded.config.numKvHeads * loaded.config.headDim;
+    const config = resolveTrainConfig({ ...base, mode: 'lora', lora: { rank: width + 1, targets: ['k'] } });
+    await expect(prepareRun(config, model, async () => '')).rejects.toThrow(`lora.rank ${width + 1} is above what the k projection (${loaded.config.hiddenSize} × ${width}) can hold: at most ${width}`);
+    const fits = resolveTrainConfig({ ...base, mode: 'lora', lora: { rank: width, targets: ['k'] } });
+    expect((await prepareRun(fits, model, async () => '')).task.train.length).toBe(4);
+  });
+});

@@ -1,0 +1,108 @@
+// One run assembly (src/train/run.ts) behind both the CLI's train command and the studio's Worker: the same
+// config gives the same events in both paths' code. Also: a studio Start that fails changes nothing.
+// One GRPO step (with β ≠ 0: a KL reference) of the embedded tiny model on 2-token completions of ~60-token prompts, per path.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { train } from '../../src/cli/commands/train.ts';
+import { Generator } from '../../src/model/generate.ts';
+import { instantiateModel } from '../../src/model/instantiate.ts';
+import { embeddedDirSource } from '../../src/model/source-node.ts';
+import { loadModel } from '../../src/model/source.ts';
+import { tokenizerForModel } from '../../src/model/tokenizer.ts';
+import { resolveTrainConfig } from '../../src/train/config.ts';
+import type { TrainEvent } from '../../src/train/events.ts';
+import { CHECKPOINT_FILE } from '../../src/train/run.ts';
+import type { Loaded } from '../../src/worker/playground.ts';
+import { Training } from '../../src/worker/training.ts';
+import { gpu } from '../helpers/gpu.ts';
+import { memoryShelf } from '../helpers/run-shelf.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tooln1-run-'));
+const records = [
+  { query: 'p', tools: [{ name: 'p' }], answers: [{ name: 'p', arguments: {} }] },
+  { query: 'hi', tools: [{ name: 'p' }], answers: [] },
+  { query: 'q', tools: [{ name: 'q' }], answers: [{ name: 'q', arguments: {} }] },
+  { query: 'no', tools: [{ name: 'q' }], answers: [] },
+];
+const dataset = records.map((r) => JSON.stringify(r)).join('\n');
+writeFileSync(join(dir, 'data.jsonl'), dataset);
+const config = {
+  model: 'embedded',
+  mode: 'full',
+  data: { train: 'data.jsonl', heldoutFraction: 0.5 }, // the seeded split
+  template: { preamble: 'P', toolsIntro: 'T', instructions: 'I', exampleReply: 'E' },
+  grpo: {
+    steps: 1, promptsPerStep: 1, groupSize: 2, maxNewTokens: 2, microBatch: 4, schedule: { kind: 'constant', lr: 0.001 },
+    objective: { beta: 0.01 }, evalEvery: 1, evalSize: 1, checkpointEvery: 1, seed: 5,
+  },
+};
+
+/** Events without what depends on the machine or the storage: timings and where a checkpoint went. */
+function comparable(events: TrainEvent[]): unknown[] {
+  return events.map((e) => {
+    if (e.type === 'step') return { ...e, tokensPerSec: 0, rolloutMs: 0, scoringMs: 0, updateMs: 0 };
+    if (e.type === 'checkpoint') return { ...e, where: '', bytes: 0 }; // its metadata holds the config's paths
+    return e;
+  });
+}
+
+async function studioBase(): Promise<Loaded> {
+  const rt = await gpu();
+  const source = embeddedDirSource();
+  const files = await loadModel(source);
+  const model = instantiateModel(rt, files);
+  return { spec: { kind: 'embedded' }, source, files, model, generator: new Generator(model), tokenizer: await tokenizerForModel(files) };
+}
+
+const shelf = memoryShelf();
+const training = new Training(shelf);
+let base: Loaded;
+afterAll(() => training.release());
+
+describe('one run assembly for the studio and the CLI', () => {
+  it('gives the same events for the same config', async () => {
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(config));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await train.run(['--config', join(dir, 'run.json'), '--out', join(dir, 'out')]);
+    vi.restoreAllMocks();
+    const cli = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent);
+
+    base = await studioBase();
+    const studio: TrainEvent[] = [];
+    const file = new Blob([dataset]);
+    const raw = resolveTrainConfig({ ...config, data: { train: 'data.jsonl', heldoutFraction: 0.5 } });
+    const report = await training.start(await gpu(), base, raw, file, { onStart: () => {}, onEvents: (events) => studio.push(...events) });
+    expect(report).toMatchObject({ step: 1, stopped: false, checkpoint: { step: 1, steps: 1, mode: 'full', model: 'embedded tiny model' } });
+
+    expect(cli.filter((e) => e.type === 'step')).toHaveLength(1);
+    expect(cli.filter((e) => e.type === 'eval')).toHaveLength(1);
+    expect(comparable(studio)).toEqual(comparable(cli));
+  }, 600_000);
+
+  it('a Start with an unreadable dataset file changes nothing: the saved run and the trained policy stay', async () => {
+    const id = await shelf.current();
+    const saved = shelf.runs.get(id!)!.get(CHECKPOINT_FILE);
+    const before = await training.trainedModel(await gpu(), base);
+    const unreadable = new (class extends Blob {
+      override text(): Promise<string> {
+        return Promise.reject(new DOMException('the file could not be read', 'NotReadableError'));
+      }
+    })();
+    const raw = resolveTrainConfig({ ...config, data: { train: 'gone.jsonl' } });
+    await expect(training.start(await gpu(), base, raw, unreadable, { onStart: () => {}, onEvents: () => {} })).rejects.toThrow(
+      'gone.jsonl: cannot be read (the file could not be read)',
+    );
+    expect(await shelf.current()).toBe(id);
+    expect(shelf.runs.get(id!)!.get(CHECKPOINT_FILE)).toBe(saved);
+    expect([...shelf.runs.keys()]).toEqual([id]);
+    expect(await training.trainedModel(await gpu(), base)).toBe(before);
+    // A config the CLI would refuse is refused the same way.
+    const bad = { ...resolveTrainConfig(config), grpo: { ...resolveTrainConfig(config).grpo, temperature: 0 } };
+    await expect(training.start(await gpu(), base, bad, new Blob([dataset]), { onStart: () => {}, onEvents: () => {} })).rejects.toThrow(
+      'grpo.temperature must be a finite number > 0, got 0',
+    );
+    expect(await shelf.current()).toBe(id);
+  });
+});
