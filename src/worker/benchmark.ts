@@ -1,6 +1,6 @@
 // The Benchmarks tab's engine side: read a suite from the user's files, a URL or the synthetic generator,
 // run it through the shared evaluation runner on a model the Worker holds, and sum it up the benchmark's way.
-import { generateSynthetic } from '../data/synthetic.ts';
+import { SYNTHETIC_LEVELS, generateSynthetic } from '../data/synthetic.ts';
 import { runEvaluation, type EvalProgress } from '../eval/runner.ts';
 import { aggregateBench, instanceSuite, limitPerCategory, loadApiBankSuite, loadBfclSuite, urlFiles, type Bench, type EvalSuite, type FileReader } from '../eval/suites.ts';
 import { Generator } from '../model/generate.ts';
@@ -18,6 +18,7 @@ export class Benchmarks {
 
   /** `trained` is the trained policy's model when args.model is 'trained'. */
   async run(base: Loaded, trained: Qwen2Model | null, args: BenchArgs, hooks: BenchHooks): Promise<BenchReport> {
+    checkBenchArgs(args);
     const suite = await loadSuite(args.source);
     const items = args.limit > 0 ? limitPerCategory(suite.items, args.limit) : suite.items;
     hooks.onStart(suite.bench, items.length, suite.errors);
@@ -45,6 +46,25 @@ export class Benchmarks {
   stop(): boolean {
     this.abort?.abort();
     return this.abort !== null;
+  }
+}
+
+/** The synthetic generator's largest suite: more would only make the tab run for hours. */
+const MAX_SYNTHETIC = 100_000;
+
+/** Settings out of range are refused before anything is read or decoded. */
+function checkBenchArgs(args: BenchArgs): void {
+  const whole = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!(Number.isSafeInteger(v) && v >= min && v <= max)) throw new Error(`${name} must be a whole number in ${min}..${max}, got ${v}`);
+  };
+  whole('limit', args.limit, 0);
+  whole('maxNewTokens', args.maxNewTokens, 1);
+  whole('batchSize', args.batchSize, 1);
+  const s = args.source;
+  if (s.bench === 'synthetic') {
+    if (!Object.hasOwn(SYNTHETIC_LEVELS, s.level)) throw new Error(`unknown synthetic level "${s.level}" (known: ${Object.keys(SYNTHETIC_LEVELS).join(', ')})`);
+    whole('count', s.count, 1, MAX_SYNTHETIC);
+    whole('seed', s.seed, 0);
   }
 }
 
