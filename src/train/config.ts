@@ -210,6 +210,9 @@ function grpo(v: unknown): GrpoConfig {
   if (o.scaleRewards !== undefined) oneOf(o.scaleRewards, ['group', 'batch', 'none'] satisfies ScaleRewards[], 'grpo.scaleRewards');
   const config = { ...PAPER_GRPO, ...(o as Partial<GrpoConfig>) };
   if (config.groupSize < 2) throw new Error('grpo.groupSize must be at least 2: advantages compare completions within a group');
+  if (config.miniBatches > config.promptsPerStep) {
+    throw new Error(`grpo.miniBatches (${config.miniBatches}) must not exceed grpo.promptsPerStep (${config.promptsPerStep}): a mini-batch holds whole groups`);
+  }
   if (o.schedule !== undefined) schedule(o.schedule, 'grpo.schedule');
   const obj = o.objective === undefined ? {} : object(o.objective, 'grpo.objective');
   onlyKeys(obj, Object.keys(PAPER_GRPO.objective), 'grpo.objective');

@@ -187,6 +187,7 @@ function ConfigCard() {
         <NumberField label="ε high" testid="epsilon-high" value={g.objective.epsilonHigh} min={0} max={1} step={0.01} onChange={(epsilonHigh) => grpo({ objective: { epsilonHigh } })} />
         <SelectField<LossType> label="loss" testid="loss-type" value={g.objective.lossType} options={LOSS_TYPES} onChange={(lossType) => grpo({ objective: { lossType } })} />
         <NumberField label="μ (passes)" testid="iterations" value={g.iterations} min={1} max={16} step={1} onChange={(iterations) => grpo({ iterations })} />
+        <NumberField label="mini-batches" testid="mini-batches" value={g.miniBatches} min={1} max={g.promptsPerStep} step={1} title="optimizer steps per pass, each over whole groups (the paper's verl: 4)" onChange={(miniBatches) => grpo({ miniBatches })} />
         <NumberField label="micro-batch" testid="micro-batch" value={g.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => grpo({ microBatch })} />
         <NumberField label="eval every (0 off)" testid="eval-every" value={g.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => grpo({ evalEvery })} />
         <NumberField label="eval prompts" testid="eval-size" value={g.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => grpo({ evalSize })} />

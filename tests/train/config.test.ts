@@ -32,6 +32,8 @@ describe('training config validation', () => {
     [{ topP: 0 }, 'grpo.topP must be in (0, 1], got 0'],
     [{ beta1: 1 }, 'grpo.beta1 must be in [0, 1), got 1'],
     [{ objective: { beta: -0.1 } }, 'grpo.objective.beta must be a finite number ≥ 0'],
+    [{ miniBatches: 0 }, 'grpo.miniBatches must be a whole number ≥ 1, got 0'],
+    [{ promptsPerStep: 2, miniBatches: 3 }, 'grpo.miniBatches (3) must not exceed grpo.promptsPerStep (2): a mini-batch holds whole groups'],
   ])('grpo %j', (g, message) => {
     expect(grpo(g)).toThrow(message);
   });
