@@ -12,8 +12,9 @@ import { grads } from './commands/grads.ts';
 import { evaluate } from './commands/eval.ts';
 import { train } from './commands/train.ts';
 import { exportRun } from './commands/export-run.ts';
+import { exportOnnx } from './commands/export-onnx.ts';
 
-const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck, evaluate, train, exportRun];
+const COMMANDS: CliCommand[] = [info, logits, generate, grads, score, bfclCheck, evaluate, train, exportRun, exportOnnx];
 
 function help(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}\n  ${''.padEnd(12)} usage: ${c.usage}`);

@@ -47,10 +47,15 @@ async function nodeGpu(): Promise<GPU> {
   return loadDawn(probe.status === 0 ? undefined : swiftshader);
 }
 
-export async function createNodeRuntime(opts: AcquireOptions = {}, source: ShaderSource = nodeShaderSource): Promise<GpuRuntime> {
+/** Dawn's GPU object for this process (also what onnxruntime-web's WebGPU EP is given, see src/onnx/ort-node.ts). */
+export function nodeGpuObject(): Promise<GPU> {
   gpuPromise ??= nodeGpu();
+  return gpuPromise;
+}
+
+export async function createNodeRuntime(opts: AcquireOptions = {}, source: ShaderSource = nodeShaderSource): Promise<GpuRuntime> {
   try {
-    return await GpuRuntime.create(await gpuPromise, source, opts);
+    return await GpuRuntime.create(await nodeGpuObject(), source, opts);
   } catch (e) {
     const hint = VULKAN_LOADERS.some((p) => existsSync(p))
       ? 'On a machine without a GPU install Debian\'s chromium (its SwiftShader ICD is used automatically).'

@@ -86,7 +86,7 @@ export function exportConfig(cfg: Qwen2Config, dtype: OnnxDtype, external: boole
   };
 }
 
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
+const json = (value: unknown, indent = 2) => new TextEncoder().encode(JSON.stringify(value, null, indent) + '\n');
 
 /** Every file of the export folder. Tokenizer files are written when the model has them. */
 export function exportOnnxFolder(loaded: LoadedModel, opts: OnnxExportOptions): ExportFile[] {
@@ -100,7 +100,7 @@ export function exportOnnxFolder(loaded: LoadedModel, opts: OnnxExportOptions): 
     { path: 'generation_config.json', chunks: [json({ ...ids, ...generation })] },
   ];
   if (externalData) files.push({ path: `${modelFile}_data`, chunks: externalData });
-  if (loaded.tokenizerJson) files.push({ path: 'tokenizer.json', chunks: [json(loaded.tokenizerJson)] });
+  if (loaded.tokenizerJson) files.push({ path: 'tokenizer.json', chunks: [json(loaded.tokenizerJson, 0)] });
   if (loaded.tokenizerConfig) files.push({ path: 'tokenizer_config.json', chunks: [json(loaded.tokenizerConfig)] });
   return files;
 }

@@ -33,7 +33,7 @@ type Lookup = (name: string) => TensorView;
 export function buildQwen2Graph(cfg: Qwen2Config, get: Lookup, opts: Qwen2GraphOptions): GraphBuilder {
   const g = new GraphBuilder();
   const A: ElemType = opts.dtype === 'f16' ? 'float16' : 'float32';
-  const { hiddenSize: D, numHeads: H, numKvHeads: KVH, headDim: hd, numLayers: L, vocabSize: V } = cfg;
+  const { numHeads: H, numKvHeads: KVH, headDim: hd, numLayers: L, vocabSize: V } = cfg;
   const G = H / KVH;
 
   // Weights: matrices transposed to [in, out] for MatMul; norms and biases as vectors.
