@@ -106,10 +106,12 @@ export function resolveTemplate(v: unknown): TemplateOptions {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TemplateError('template must be an object');
   const known = [...Object.keys(DEFAULT_TEMPLATE), 'text'];
   for (const [k, s] of Object.entries(v)) {
+    if (s === undefined) continue; // a form's cleared field
     if (!known.includes(k)) throw new TemplateError(`template.${k} is not a setting (known: ${known.join(', ')})`);
     if (typeof s !== 'string' || s === '') throw new TemplateError(`template.${k} must be a non-empty string`);
   }
-  const template = { ...DEFAULT_TEMPLATE, ...(v as Partial<TemplateOptions>) };
+  const given = Object.fromEntries(Object.entries(v).filter(([, s]) => s !== undefined)) as Partial<TemplateOptions>;
+  const template = { ...DEFAULT_TEMPLATE, ...given };
   if (template.text !== undefined) parseTemplateText(template.text);
   return template;
 }
