@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { collectPageErrors } from './page-errors.ts';
@@ -30,6 +31,18 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   await set('eval-every', 2);
   await set('eval-size', 2);
   await set('checkpoint-every', 0); // saved only when the run stops
+
+  // The template as one text: the preview renders the first training prompt with it; Default wording restores.
+  const preview = page.getByTestId('template-preview');
+  await preview.locator('summary').click();
+  await expect(preview).toContainText('<tools>');
+  await page.getByTestId('template-text').click();
+  await page.getByTestId('template-text-input').fill('Tools: {tools}');
+  await expect(preview).toContainText('<|im_start|>system\nTools: {"type": "function"');
+  await page.getByTestId('template-text-input').fill('Tools: {tool}');
+  await expect(page.getByTestId('template-error')).toContainText('"{tool}" is not a placeholder');
+  await page.getByTestId('template-default').click();
+  await expect(preview).toContainText('Example reply:');
   await page.getByTestId('train-start').click();
 
   const run = page.getByTestId('train-run');
@@ -78,6 +91,18 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   await page.getByTestId('export-model').click();
   await expect(page.getByTestId('export-files')).toContainText('model.safetensors');
   await expect(page.getByTestId('export-files')).toContainText('config.json');
+
+  // Handed over to verl: one tar with the data, the reward module, the launch script and the merged policy.
+  await page.getByTestId('handover-verl').click();
+  const tarLink = page.getByTestId('export-files').getByText(/tool-n1-verl-step2\.tar/);
+  await expect(tarLink).toBeVisible();
+  const [tarDownload] = await Promise.all([page.waitForEvent('download'), tarLink.click()]);
+  const tarPath = testInfo.outputPath('handover.tar');
+  await tarDownload.saveAs(tarPath);
+  const listing = execFileSync('tar', ['-tf', tarPath], { encoding: 'utf8' });
+  for (const f of ['data/train.parquet', 'data/test.parquet', 'toolcall_reward.py', 'run_verl.sh', 'README.md', 'model/model.safetensors', 'model/config.json']) {
+    expect(listing).toContain(`tool-n1-verl-step2/${f}`);
+  }
 
   const shot = 'test-results/training.png';
   await page.screenshot({ path: shot, fullPage: true });

@@ -243,6 +243,12 @@ export class Run {
       const peft = await exportPeft(this.policy, baseModelName(config.model, model.source));
       return [{ name: 'adapter_model.safetensors', data: peft.adapter }, { name: 'adapter_config.json', data: peft.config }];
     }
+    return this.mergedFiles();
+  }
+
+  /** The policy merged into its base (in the base's dtype), in Hugging Face layout with the model's other files. */
+  async mergedFiles(): Promise<{ name: string; data: Uint8Array | string }[]> {
+    const { model } = this.prepared;
     const files: { name: string; data: Uint8Array | string }[] = [{ name: 'model.safetensors', data: await exportMerged(this.policy, model.loaded) }];
     for (const name of MODEL_FILES) {
       const opened = await model.source.open(name);

@@ -1,8 +1,10 @@
 // The prompt template of a run: the project's four parts, or one text with placeholders ({tools},
 // {example}, {system}) for a prompt laid out differently, such as the paper's own. Below it, the rendered
 // prompt of one training example: exactly what the policy will see once the run starts.
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { parseDataset, type DatasetFormat } from '../data/datasets.ts';
 import type { Instance } from '../data/instance.ts';
+import { generateSynthetic, type SyntheticLevel } from '../data/synthetic.ts';
 import { DEFAULT_TEMPLATE, TemplateError, parseTemplateText, renderPrompt, templateText, type TemplateOptions } from '../toolcall/template.ts';
 import { Segmented } from './fields.tsx';
 
@@ -67,12 +69,34 @@ export function TemplateEditor({ value, onChange, example, disabled }: {
       )}
       {problem && <p className="summary fail" data-testid="template-error">{problem}</p>}
       <div className="actions">
-        <button disabled={disabled} data-testid="template-default" onClick={() => onChange(DEFAULT_TEMPLATE)}>Default wording</button>
+        <button disabled={disabled} data-testid="template-default" onClick={() => onChange({ ...DEFAULT_TEMPLATE, text: undefined })}>Default wording</button>
       </div>
       <details data-testid="template-preview">
-        <summary>Rendered prompt of {example ? `the first training example (${example.id})` : 'the first training example'}</summary>
+        <summary>Rendered prompt of {example ? `one training example (${example.id})` : 'one training example'}, as the policy will see it</summary>
         <pre className="prompt">{preview ?? (problem ? 'Fix the template first.' : 'Choose the training data first.')}</pre>
       </details>
     </div>
   );
+}
+
+/** The example the preview renders: the synthetic split's first, or the chosen file's first record. */
+export function useFirstExample(source: { synthetic: { level: SyntheticLevel; seed: number } } | { file: File | null; format: DatasetFormat }): Instance | null {
+  const synthetic = 'synthetic' in source ? source.synthetic : null;
+  const file = 'file' in source ? source.file : null;
+  const format = 'format' in source ? source.format : null;
+  const fromGenerator = useMemo(
+    () => (synthetic ? generateSynthetic({ level: synthetic.level, split: 'train', seed: synthetic.seed, count: 1 })[0] : null),
+    [synthetic?.level, synthetic?.seed],
+  );
+  const [fromFile, setFromFile] = useState<Instance | null>(null);
+  useEffect(() => {
+    setFromFile(null);
+    if (!file || !format) return;
+    let live = true;
+    void file.text().then((text) => live && setFromFile(parseDataset(text, format).records[0] ?? null), () => {});
+    return () => {
+      live = false;
+    };
+  }, [file, format]);
+  return synthetic ? fromGenerator : fromFile;
 }

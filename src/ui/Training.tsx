@@ -11,6 +11,7 @@ import { NumberField, Segmented, SelectField } from './fields.tsx';
 import { formatBytes, formatCount, formatRate } from './format.ts';
 import { PRESETS, REWARD_TEXT, type FormPatch } from './train-form.ts';
 import type { GrpoConfig } from '../train/trainer.ts';
+import { TemplateEditor, useFirstExample } from './TemplateEditor.tsx';
 import { TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingSamples } from './TrainingSamples.tsx';
 import { engineBusy, useStudio } from './store.ts';
@@ -67,6 +68,7 @@ function ConfigCard() {
   const busy = useStudio((s) => s.training.status === 'running');
   const [preset, setPreset] = useState(PRESETS[0].id);
   const presetNote = PRESETS.find((p) => p.id === preset)?.note;
+  const example = useFirstExample(f.dataKind === 'synthetic' ? { synthetic: f.synthetic } : { file: f.file, format: f.format });
 
   const pickFile = (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0] ?? null;
@@ -173,6 +175,9 @@ function ConfigCard() {
         <NumberField label="max prompt tokens" testid="max-prompt-tokens" value={c.maxPromptTokens} min={16} max={32768} step={1} title="longer prompts are dropped" onChange={(maxPromptTokens) => config({ maxPromptTokens })} />
       </div>
       <p className="note">Reward: {REWARD_TEXT[c.reward]}.</p>
+
+      <h3>Prompt template</h3>
+      <TemplateEditor value={c.template} onChange={(template) => config({ template })} example={example} disabled={busy} />
 
       <h3>GRPO</h3>
       <div className="params">
@@ -333,7 +338,8 @@ function SavedRun() {
   const exported = useStudio((s) => s.exported);
   const running = useStudio((s) => s.training.status === 'running');
   const model = useStudio((s) => s.model);
-  const { downloadCheckpoint, exportModel } = useStudio.getState();
+  const { downloadCheckpoint, exportModel, exportRun } = useStudio.getState();
+  const cannotExport = running || exported.status === 'running' || model?.label !== checkpoint?.model;
   if (!checkpoint) return <p className="note">Checkpoints are saved in this browser’s private storage (OPFS) as the run goes and when it stops.</p>;
   return (
     <div className="saved-run" data-testid="saved-run">
@@ -349,11 +355,23 @@ function SavedRun() {
         <button
           className="secondary"
           data-testid="export-model"
-          disabled={running || exported.status === 'running' || model?.label !== checkpoint.model}
+          disabled={cannotExport}
           onClick={() => void exportModel()}
         >
           {exported.status === 'running' ? 'Exporting…' : checkpoint.mode === 'lora' ? 'Export PEFT adapter' : 'Export merged weights'}
         </button>
+        {(['verl', 'trl'] as const).map((engine) => (
+          <button
+            key={engine}
+            className="secondary"
+            data-testid={`handover-${engine}`}
+            title={`The run for ${engine === 'verl' ? 'verl' : 'TRL'}: its prompts, reward module, launch script, settings table and merged policy, as one tar`}
+            disabled={cannotExport}
+            onClick={() => void exportRun(engine)}
+          >
+            Hand over to {engine === 'verl' ? 'verl' : 'TRL'}
+          </button>
+        ))}
       </div>
       {exported.status === 'done' && (
         <p className="downloads" data-testid="export-files">

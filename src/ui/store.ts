@@ -186,6 +186,8 @@ export interface Studio {
   refreshCheckpoint(): Promise<void>;
   downloadCheckpoint(): Promise<void>;
   exportModel(): Promise<void>;
+  /** The run for verl or TRL, as one tar download (into `exported`). */
+  exportRun(engine: 'verl' | 'trl'): Promise<void>;
   updateBenchForm(patch: Partial<BenchForm>): void;
   runBenchmark(): Promise<void>;
   stopBenchmark(): void;
@@ -404,6 +406,17 @@ export const useStudio = create<Studio>()((set, get) => ({
     set({ exported: { status: 'running' } });
     try {
       set({ exported: { status: 'done', files: await engine.call('exportModel', {}) } });
+    } catch (e) {
+      set({ exported: { status: 'failed', error: asEngineError(e) } });
+    }
+  },
+
+  async exportRun(engine) {
+    const engineClient = get().engine;
+    if (!engineClient || get().exported.status === 'running') return;
+    set({ exported: { status: 'running' } });
+    try {
+      set({ exported: { status: 'done', files: await engineClient.call('exportRun', { engine }) } });
     } catch (e) {
       set({ exported: { status: 'failed', error: asEngineError(e) } });
     }

@@ -139,6 +139,11 @@ const handlers: Handlers = {
     return training.export(r, playground.loaded(r));
   },
 
+  async exportRun({ engine }) {
+    const r = runtime();
+    return training.handover(r, playground.loaded(r), engine);
+  },
+
   async runBenchmark(args, ctx) {
     const r = runtime();
     const base = playground.loaded(r);

@@ -232,6 +232,8 @@ export interface EngineCalls {
   downloadCheckpoint: { args: Record<string, never>; result: DownloadFile };
   /** LoRA: PEFT adapter + config; full: merged Hugging Face weights + the model's config and tokenizer files. */
   exportModel: { args: Record<string, never>; result: DownloadFile[] };
+  /** The run handed over to verl or TRL: one tar of its data, reward module, launch script, README and merged policy. */
+  exportRun: { args: { engine: 'verl' | 'trl' }; result: DownloadFile[] };
   /** A benchmark on the loaded model or the trained policy; streams 'bench-start' then 'bench-progress'. */
   runBenchmark: { args: BenchArgs; result: BenchReport };
   /** Ends the running benchmark after its current batch (it resolves with what it has). Skips the queue. */

@@ -12,6 +12,10 @@ import { CHECKPOINT_FILE, Run, prepareRun, readResume, sameModel, type Resume, t
 import type { ToolCallExample } from '../train/toolcall-task.ts';
 import { toolCallBlock } from '../toolcall/template.ts';
 import type { Loaded } from './playground.ts';
+import type { Engine } from '../export/bundle.ts';
+import { handover } from '../export/handover.ts';
+import { tarArchive } from '../export/tar.ts';
+import REWARD_SOURCE from '../export/python/toolcall_reward.py?raw';
 import type { RunShelf } from './run-shelf.ts';
 import type { CheckpointInfo, DownloadFile, PromptInfo, TrainReport, TrainStart } from './protocol.ts';
 
@@ -112,6 +116,21 @@ export class Training {
       name,
       blob: new Blob([data as Uint8Array<ArrayBuffer> | string], name.endsWith('.json') ? { type: 'application/json' } : {}),
     }));
+  }
+
+  /** The run for verl or TRL (export-run's folder as one tar), the policy at its current step merged under model/. */
+  async handover(rt: GpuRuntime, base: Loaded, engine: Engine): Promise<DownloadFile[]> {
+    const { run } = await this.trained(rt, base);
+    const step = run.trainer.state.step;
+    const { files } = handover(engine, run.prepared, {
+      configLabel: `the studio's run (${modelLabel(run.config.model)}, step ${step})`,
+      rewardSource: REWARD_SOURCE,
+      policy: { folder: 'model', what: `the run's policy at step ${step} merged into its base` },
+    });
+    const weights = (await run.mergedFiles()).map((f) => ({ ...f, name: `model/${f.name}` }));
+    const dir = `tool-n1-${engine}-step${step}`;
+    const tar = tarArchive([...files, ...weights].map((f) => ({ ...f, name: `${dir}/${f.name}` })));
+    return [{ name: `${dir}.tar`, blob: new Blob([tar as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }) }];
   }
 
   /** The trained model: the last run's, or the saved run's restored from storage. */

@@ -6,33 +6,14 @@ import { openModel, type ModelSpec } from '../model.ts';
 import { parseTrainConfig } from '../train-config.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import type { LoadedModel } from '../../model/source.ts';
-import type { QwenTokenizer } from '../../model/tokenizer.ts';
 import { Policy } from '../../train/policy.ts';
 import { exportMerged, readCheckpointMeta, restoreCheckpoint } from '../../train/checkpoint.ts';
 import { CHECKPOINT_FILE, MODEL_FILES, prepareRun } from '../../train/run.ts';
 import { readSourceText } from '../../data/node-files.ts';
-import { buildMessages, renderChatML, type ChatMessage } from '../../toolcall/template.ts';
-import { ENGINES, exportBundle, type BundleInputs, type Engine } from '../../export/bundle.ts';
-import type { Instance } from '../../data/instance.ts';
+import { ENGINES, type BundleInputs, type Engine } from '../../export/bundle.ts';
+import { handover } from '../../export/handover.ts';
 
 const REWARD_SOURCE = new URL('../../export/python/toolcall_reward.py', import.meta.url);
-/** Prompts compared with the model's own chat template: enough to catch a template that differs. */
-const TEMPLATE_CHECKS = 64;
-
-/** Does the model's chat template give the studio's ChatML for these prompts? (Both engines apply it.) */
-function chatTemplateNote(tokenizer: QwenTokenizer, prompts: ChatMessage[][]): string {
-  const checked = prompts.slice(0, TEMPLATE_CHECKS);
-  let same = 0;
-  try {
-    for (const m of checked) if (tokenizer.applyChatTemplate(m, { addGenerationPrompt: true }) === renderChatML(m)) same++;
-  } catch (e) {
-    return `the model has no usable chat template (${(e as Error).message}): give the engine one that renders ChatML`;
-  }
-  return same === checked.length
-    ? `the model's chat template renders the first ${checked.length} prompts exactly as the studio does`
-    : `WARNING: the model's chat template renders ${checked.length - same} of the first ${checked.length} prompts differently from the studio's ChatML`;
-}
-
 /** The folder a model spec reads from on disk, or null for a Hub repo. */
 function localFolder(spec: ModelSpec): string | null {
   if (typeof spec === 'object' || spec.startsWith('hub:')) return null;
@@ -79,28 +60,19 @@ export const exportRun: CliCommand = {
     if (checkpoint) readCheckpointMeta(readFileSync(checkpoint), checkpoint); // a bad one fails before anything is written
 
     const model = await openModel(config.model);
-    const { loaded, tokenizer } = model;
-    const g = config.grpo;
+    const { loaded } = model;
     // The prompts the run trains on: its split, without those over the length limit (the run's own assembly).
-    const { task, notes: logs } = await prepareRun(config, model, readSourceText);
-    const train: Instance[] = task.train.map((e) => e.instance);
-    const heldout: Instance[] = task.heldout.map((e) => e.instance);
-    const messages = (i: Instance) => buildMessages(i, config.template);
-    const notes = [...logs.map((e) => e.message), chatTemplateNote(tokenizer, train.map(messages))];
-
+    const prepared = await prepareRun(config, model, readSourceText);
     const folder = localFolder(config.model);
     const policy: BundleInputs['policy'] = checkpoint
       ? { folder: 'model', what: `the run's checkpoint ${checkpoint} merged into its base` }
       : folder
         ? { folder: 'model', what: `the run's starting model, ${loaded.source}` }
         : { hub: typeof config.model === 'object' ? config.model.hub : config.model.slice(4) };
-    if (checkpoint && !folder) notes.push('the base comes from the Hub: only the merged weights are written, with no tokenizer files');
-    const bf16 = [...loaded.tensors.values()].some((t) => t.dtype === 'BF16');
-    const files = exportBundle({
-      engine, config, configLabel: configPath, train, heldout, messages,
-      rewardSource: readFileSync(REWARD_SOURCE, 'utf8'), policy, bf16, notes,
+    if (checkpoint && !folder) prepared.notes.push({ type: 'log', level: 'warn', message: 'the base comes from the Hub: only the merged weights are written, with no tokenizer files' });
+    const { files, notes, trainPrompts, heldoutPrompts } = handover(engine, prepared, {
+      configLabel: configPath, rewardSource: readFileSync(REWARD_SOURCE, 'utf8'), policy,
     });
-
     for (const f of files) {
       const path = join(out, f.name);
       mkdirSync(dirname(path), { recursive: true });
@@ -112,14 +84,14 @@ export const exportRun: CliCommand = {
       mkdirSync(modelDir, { recursive: true });
       const copy = (file: string) => folder && existsSync(join(folder, file)) && copyFileSync(join(folder, file), join(modelDir, file));
       if (checkpoint) {
-        writeFileSync(join(modelDir, 'model.safetensors'), await mergedCheckpoint(loaded, checkpoint, config.mode, config.lora ?? undefined, g.seed));
+        writeFileSync(join(modelDir, 'model.safetensors'), await mergedCheckpoint(loaded, checkpoint, config.mode, config.lora ?? undefined, config.grpo.seed));
       } else {
         for (const file of weightFiles(folder!)) copy(file);
       }
       for (const file of MODEL_FILES) copy(file);
     }
     for (const n of notes) process.stderr.write(`export-run: ${n}\n`);
-    process.stderr.write(`export-run: ${engine} hand-over of ${train.length} training and ${heldout.length} held-out prompts in ${out} (see README.md)\n`);
+    process.stderr.write(`export-run: ${engine} hand-over of ${trainPrompts} training and ${heldoutPrompts} held-out prompts in ${out} (see README.md)\n`);
   },
 };
 
