@@ -1,5 +1,6 @@
-// Builds the embedded default model in public/models/tiny/: a tiny, randomly initialised Qwen2-architecture
-// model with a truncated Qwen2.5 tokenizer. Seeded, so rerunning reproduces the files byte for byte.
+// Builds the embedded default model's tokenizer and config in public/models/tiny/: a tiny Qwen2-architecture
+// model with a truncated Qwen2.5 tokenizer. Its weights come from the warm start that follows
+// (scripts/warm_start_data.ts, then scripts/warm_start.py). Rerunning reproduces the files byte for byte.
 //
 //   npx tsx scripts/make_tiny_default.ts
 //
@@ -9,14 +10,11 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expectedTensors, parseQwen2Config } from '../src/model/config.ts';
-import { writeSafetensors, numel, type WritableTensor } from '../src/model/safetensors.ts';
+import { parseQwen2Config } from '../src/model/config.ts';
 import { loadTokenizer, QWEN25_CHAT_TEMPLATE, type ChatMessage } from '../src/model/tokenizer.ts';
-import { Rng } from '../src/util/random.ts';
 
 const OUT_DIR = fileURLToPath(new URL('../public/models/tiny/', import.meta.url));
 const VOCAB_KEEP = 4000;
-const SEED = 20250101;
 
 // Re-added after the kept vocabulary, in Qwen2.5's order; `special` as in Qwen2.5 (<tool_call> is not).
 const ADDED = [
@@ -90,19 +88,6 @@ function verifyTokenizer(tokenizerJson: object, tokenizerConfig: Record<string, 
   console.log(`tokenizer: ${tok.vocabSize} ids; chat prompt ${text.length} chars → ${ids.length} tokens, round-trips`);
 }
 
-function buildWeights(config: ReturnType<typeof parseQwen2Config>): WritableTensor[] {
-  // Hugging Face's init: normal(0, 0.02) matrices and embeddings, zero biases, unit norm weights.
-  const rng = new Rng(SEED);
-  const tensors: WritableTensor[] = [];
-  for (const [name, shape] of expectedTensors(config)) {
-    const data = new Float32Array(numel(shape));
-    if (name.endsWith('norm.weight')) data.fill(1);
-    else if (!name.endsWith('.bias')) for (let i = 0; i < data.length; i++) data[i] = 0.02 * rng.normal();
-    tensors.push({ name, dtype: 'F32', shape, data });
-  }
-  return tensors;
-}
-
 async function main(): Promise<void> {
   const { tokenizerJson, tokenizerConfig } = await buildTokenizer();
   verifyTokenizer(tokenizerJson, tokenizerConfig);
@@ -128,7 +113,7 @@ async function main(): Promise<void> {
     eos_token_id: ids['<|im_end|>'],
     torch_dtype: 'float32',
   };
-  const config = parseQwen2Config(configJson, 'tiny config.json');
+  parseQwen2Config(configJson, 'tiny config.json'); // fails here, not in the studio, if a field is off
   const generationConfig = {
     bos_token_id: ids['<|endoftext|>'],
     pad_token_id: ids['<|endoftext|>'],
@@ -146,7 +131,6 @@ async function main(): Promise<void> {
   writeFileSync(OUT_DIR + 'generation_config.json', json(generationConfig));
   writeFileSync(OUT_DIR + 'tokenizer_config.json', json(tokenizerConfig));
   writeFileSync(OUT_DIR + 'tokenizer.json', JSON.stringify(tokenizerJson) + '\n');
-  writeFileSync(OUT_DIR + 'model.safetensors', writeSafetensors(buildWeights(config), { format: 'pt' }));
   console.log(`wrote ${OUT_DIR}`);
 }
 

@@ -48,3 +48,16 @@ export function randomModel(config: Qwen2Config, seed = 0, label = 'random model
   }
   return { source: label, config, tensors };
 }
+
+/** Hugging Face's init in f32: normal(0, 0.02) matrices and embeddings, zero biases, unit norms. Deterministic in `seed`. */
+export function hfInitModel(config: Qwen2Config, seed: number, label = 'random model (HF init)'): LoadedModel {
+  const rng = new Rng(seed >>> 0);
+  const tensors = new Map<string, TensorView>();
+  for (const [name, shape] of expectedTensors(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (name.endsWith('norm.weight')) data.fill(1);
+    else if (!name.endsWith('.bias')) for (let i = 0; i < data.length; i++) data[i] = 0.02 * rng.normal();
+    tensors.set(name, { name, file: 'memory', dtype: 'F32', shape: [...shape], bytes: new Uint8Array(data.buffer) });
+  }
+  return { source: label, config, tensors };
+}

@@ -61,7 +61,7 @@ function ModelCard() {
       <Segmented label="Model source" value={kind} options={SOURCES} onChange={(sourceKind) => update({ sourceKind })} />
       <div className="source-row">
         {kind === 'embedded' && (
-          <p className="muted grow">A 2-layer model with random weights, shipped with the app: it babbles, fast.</p>
+          <p className="muted grow">A 2-layer model shipped with the app, warm-started on the synthetic task: it writes real tool calls, some of them right.</p>
         )}
         {kind === 'hub' && (
           <input

@@ -1,5 +1,5 @@
-// The evaluation runner on real WebGPU with the embedded tiny model (random weights: it scores ~0, so the
-// judges are checked on hand-written perfect completions), and the benchmark adapters on small files in
+// The evaluation runner on real WebGPU with the embedded tiny model (its 2-token completions here hold no call, so
+// the judges are checked on hand-written perfect completions), and the benchmark adapters on small files in
 // BFCL's and the project's own formats. Prompts use a one-letter template and completions 2 tokens:
 // SwiftShader prefills a few hundred tokens a second at best.
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -6,6 +6,7 @@ import { gpu } from '../helpers/gpu.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { dirSource } from '../../src/model/source-node.ts';
 import { loadModel, type LoadedModel } from '../../src/model/source.ts';
+import { hfInitModel } from '../../src/bench/random-model.ts';
 import { Policy, type PolicySettings } from '../../src/train/policy.ts';
 import { accumulateGradients } from '../../src/train/gradients.ts';
 import { optimizerStep } from '../../src/ops/optim.ts';
@@ -14,8 +15,10 @@ import type { TrainEvent } from '../../src/train/events.ts';
 import { restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
 
 const MODEL = join(import.meta.dirname, '..', 'fixtures', 'models', 'gqa-tied-bf16');
-// The embedded default starts near-uniform over its 4032 tokens: a fair "chance" for the toy reward.
+// The embedded default's shape with a fresh HF init (the weights it shipped before its warm start): near-uniform
+// over its 4032 tokens, a fair "chance" for the toy reward.
 const TINY = join(import.meta.dirname, '..', '..', 'public', 'models', 'tiny');
+const TINY_INIT_SEED = 20250101;
 let rt: GpuRuntime;
 let loaded: LoadedModel;
 let tiny: LoadedModel;
@@ -23,7 +26,7 @@ let tiny: LoadedModel;
 beforeAll(async () => {
   rt = await gpu();
   loaded = await loadModel(dirSource(MODEL));
-  tiny = await loadModel(dirSource(TINY));
+  tiny = hfInitModel((await loadModel(dirSource(TINY))).config, TINY_INIT_SEED, 'tiny shape, random');
 });
 
 /**
@@ -106,7 +109,7 @@ describe('learning', { timeout: 300_000 }, () => {
   });
 
   it('GRPO raises a toy reward from chance to near 1 (LoRA over the frozen base)', async () => {
-    // The tiny default's frozen LM head cannot move its logits far, so LoRA learns on the fixture model:
+    // The random tiny model's frozen LM head cannot move its logits far, so LoRA learns on the fixture model:
     // after [5, 9, 2] its runner-up first tokens {5, 93} start at 15% and must overtake the favourite (82%).
     const { first, last, policy } = await runGrpo(
       { mode: 'lora', lora: { rank: 4, alpha: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, maxPositions: 16, seed: 1 },
