@@ -49,8 +49,9 @@ export const PRESETS: Preset[] = [
     id: 'tiny',
     label: 'Tiny model',
     note:
-      'For the embedded 2-layer model: full fine-tuning, the tiny synthetic level, a large learning rate and no KL ' +
-      '(β = 0, so no reference pass). Its weights are random: expect the reward to stay near 0 for a long while.',
+      'For the embedded 2-layer model, warm-started by SFT so that some of its samples are right: full ' +
+      'fine-tuning, the tiny synthetic level, G = 8 at temperature 1, a large learning rate and no KL (β = 0, so ' +
+      'no reference pass), room for the longest answer (96 new tokens).',
     patch: {
       dataKind: 'synthetic',
       synthetic: { level: 'tiny' },
@@ -58,16 +59,16 @@ export const PRESETS: Preset[] = [
         mode: 'full',
         grpo: {
           ...PAPER_GRPO,
-          steps: 50,
-          promptsPerStep: 4,
-          groupSize: 4,
-          maxNewTokens: 48,
+          steps: 40,
+          promptsPerStep: 2,
+          groupSize: 8,
+          maxNewTokens: 96,
           temperature: 1,
-          microBatch: 8,
-          schedule: { kind: 'constant', lr: 1e-3 },
-          objective: { ...PAPER_GRPO.objective, beta: 0, maxCompletionLength: 48 },
-          evalEvery: 10,
-          evalSize: 8,
+          microBatch: 16,
+          schedule: { kind: 'constant', lr: 5e-4 },
+          objective: { ...PAPER_GRPO.objective, beta: 0, maxCompletionLength: 96 },
+          evalEvery: 5,
+          evalSize: 16,
         },
       },
     },
