@@ -5,6 +5,7 @@
 //   npm run bench -- --model embedded               # the tiny model only (about a minute on SwiftShader)
 //   npm run bench -- --model DIR --only inference   # any Qwen2 folder
 //   npm run bench -- --json > bench.json            # results as JSON on stdout (progress stays on stderr)
+//   npm run bench -- --only learning [--steps 40]   # GRPO from the embedded default with the studio's preset
 //
 // Figures taken on SwiftShader (a CPU) say nothing about a real GPU.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ import { loadModel, type LoadedModel } from '../model/source.ts';
 import { benchInference, parameterCount, warmUp, type InferenceResult } from './inference.ts';
 import { benchLoraStep, benchToolcallGrpo, type LoraStepResult, type ToolcallGrpoResult } from './training.ts';
 import { memoryTargets } from './memory-targets.ts';
+import { benchLearning, learningReport, type LearningResult } from './learning.ts';
+import { tokenizerForModel } from '../model/tokenizer.ts';
 import { formatMemoryReport } from '../train/memory.ts';
 import { gib, inferenceTables, memoryTable, trainingTables } from './report.ts';
 
@@ -28,13 +31,14 @@ const BIG = 50e6;
 
 const USAGE = `npm run bench -- [options]
   --model M           embedded | 0.5b | DIR (repeatable; default: embedded and 0.5b)
-  --only PART         inference | training | memory (repeatable; default: all)
+  --only PART         inference | training | memory | learning (repeatable; default: all but learning)
   --prompt-tokens N   prompt length for inference (default 32; 8 for models over 50M parameters)
   --new-tokens N      tokens generated per sequence, the first from the prefill (default 17; 2 for big models)
   --batch N           batch sizes (repeatable; default 1 and 8)
   --repeats N         decode rounds over the batch sizes, alternating; the fastest counts; rounds after the
                       first use 1-token prompts (default 3; 2 for big models)
-  --steps N           GRPO steps on the tiny model (default 2; the mean skips step 1)
+  --steps N           GRPO steps on the tiny model (training: default 2, the mean skips step 1; learning: default 40)
+  --start-prompts N   learning: train prompts scoring the default before training (default 32)
   --train-tokens P,C  prompt,completion tokens of the big-model LoRA step (default 4,4)
   --lora-rank R       LoRA rank (default 16)
   --tiny-mode M       full | lora: GRPO modes on the tiny model (repeatable; default full)
@@ -49,7 +53,8 @@ interface Args {
   newTokens?: number;
   batches: number[];
   repeats?: number;
-  steps: number;
+  steps?: number;
+  startPrompts: number;
   trainTokens: [number, number];
   loraRank: number;
   tinyModes: ('full' | 'lora')[];
@@ -68,6 +73,7 @@ function parse(argv: string[]): Args {
       batch: { type: 'string', multiple: true },
       repeats: { type: 'string' },
       steps: { type: 'string' },
+      'start-prompts': { type: 'string' },
       'train-tokens': { type: 'string' },
       'lora-rank': { type: 'string' },
       'tiny-mode': { type: 'string', multiple: true },
@@ -88,7 +94,7 @@ function parse(argv: string[]): Args {
     return n;
   };
   const only = new Set(values.only ?? ['inference', 'training', 'memory']);
-  for (const o of only) if (!['inference', 'training', 'memory'].includes(o)) throw new Error(`--only ${o}: expected inference, training or memory`);
+  for (const o of only) if (!['inference', 'training', 'memory', 'learning'].includes(o)) throw new Error(`--only ${o}: expected inference, training, memory or learning`);
   const tt = (values['train-tokens'] ?? '4,4').split(',').map((x) => int(x, 'train-tokens')!);
   if (tt.length !== 2) throw new Error('--train-tokens takes PROMPT,COMPLETION');
   return {
@@ -98,7 +104,8 @@ function parse(argv: string[]): Args {
     newTokens: int(values['new-tokens'], 'new-tokens', 2),
     batches: (values.batch ?? ['1', '8']).map((b) => int(b, 'batch')!),
     repeats: int(values.repeats, 'repeats'),
-    steps: int(values.steps, 'steps') ?? 2,
+    steps: int(values.steps, 'steps'),
+    startPrompts: int(values['start-prompts'], 'start-prompts') ?? 32,
     trainTokens: [tt[0], tt[1]],
     loraRank: int(values['lora-rank'], 'lora-rank') ?? 16,
     tinyModes: (values['tiny-mode'] ?? ['full']).map((m) => {
@@ -189,7 +196,7 @@ async function main(): Promise<void> {
       const trt = await createNodeRuntime();
       grpo.push(
         await benchToolcallGrpo(trt, embedded, {
-          mode, loraRank: 8, steps: args.steps, promptsPerStep: 1, groupSize: 4, maxNewTokens: 16, microBatch: 4, level: 'tiny', log,
+          mode, loraRank: 8, steps: args.steps ?? 2, promptsPerStep: 1, groupSize: 4, maxNewTokens: 16, microBatch: 4, level: 'tiny', log,
         }),
       );
       trt.destroy();
@@ -204,12 +211,22 @@ async function main(): Promise<void> {
     }
   }
 
+  let learning: LearningResult | null = null;
+  if (args.only.has('learning')) {
+    const lrt = await createNodeRuntime();
+    const source = embeddedDirSource();
+    learning = await benchLearning(lrt, { source, loaded: embedded, tokenizer: await tokenizerForModel(embedded) }, {
+      steps: args.steps ?? 40, startPrompts: args.startPrompts, log,
+    });
+    lrt.destroy();
+  }
+
   const memory = args.only.has('memory') ? memoryTargets(args.loraRank) : [];
   const totalSec = (performance.now() - started) / 1000;
 
   if (args.json) {
     const plain = memory.map(({ setup, ...t }) => ({ ...t, setup: { ...setup, config: 'qwen2.5-0.5b' } }));
-    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), adapter, seconds: totalSec, inference, training: { grpo, lora }, memory: plain }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), adapter, seconds: totalSec, inference, training: { grpo, lora }, memory: plain, learning }, null, 2) + '\n');
     return;
   }
   const out: string[] = [];
@@ -217,6 +234,7 @@ async function main(): Promise<void> {
   out.push(`adapter: ${adapter}`);
   if (inference.length) out.push('', '## Inference (Generator.generateBatch, temperature 1, no early stop)', inferenceTables(inference));
   if (grpo.length || lora.length) out.push('', '## Training', trainingTables(grpo, lora));
+  if (learning) out.push('', '## Learning (GRPO from the embedded default, the studio\'s default preset)', learningReport(learning));
   if (memory.length) {
     out.push('', '## GPU memory of a GRPO step at the target configuration (computed by src/train/memory.ts, not measured)');
     out.push(memoryTable(memory));
