@@ -4,6 +4,7 @@ import { collectPageErrors } from './page-errors.ts';
 // The embedded tiny model is warm-started on the synthetic task (scripts/warm_start.py): greedy, it answers with a
 // think part and a tool call (its tools are not the playground's, so the call is rarely right), shown as segments.
 test('the playground loads the embedded model and streams G completions', async ({ page }, testInfo) => {
+  test.setTimeout(240_000); // 2 × 32 tokens: the greedy answer reaches its <tool_call> at token 22
   const pageErrors = collectPageErrors(page);
 
   await page.goto('/');
