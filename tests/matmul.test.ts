@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gpu, maxRelError } from './helpers/gpu.ts';
-import { linear, linearBackwardInput, linearBackwardWeight } from '../src/ops/matmul.ts';
+import { createDawnNullRuntime, createNodeRuntime } from '../src/gpu/node.ts';
+import type { GpuRuntime } from '../src/gpu/runtime.ts';
+import { linear, linearBackwardInput, linearBackwardWeight, matmul } from '../src/ops/matmul.ts';
 import { add } from '../src/ops/elementwise.ts';
 import { addRef, linearRef } from '../src/reference/matmul.ts';
 import { Rng } from '../src/util/random.ts';
@@ -34,7 +36,7 @@ describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
     }
   }
 
-  it('f16 weights match the reference on f16-rounded inputs', async () => {
+  it('f16 weights match the reference on f16-rounded inputs (where the adapter has shader-f16)', async () => {
     const rt = await gpu();
     if (!rt.info.f16) return; // adapter without shader-f16 (SwiftShader): the f32 path above covers it
     const [M, N, K] = [5, 19, 33];
@@ -75,6 +77,71 @@ describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
     linearBackwardWeight(rt, tdy, tx, tdw, M, true);
     expect(maxRelError(await rt.read(tdx), dxRef)).toBeLessThan(1e-5);
     expect(maxRelError(await rt.read(tdw), dwRef.map((v) => v + 1))).toBeLessThan(1e-5);
+  });
+});
+
+// The skinny kernels (M ≤ 8) read A and B as vec4 along K when K % 4 = 0: with subgroup sums where the adapter
+// has subgroups (SwiftShader does, size 4), with workgroup sums otherwise. Ragged N, every ROWS variant.
+const SKINNY_VEC4: [number, number, number][] = [
+  [1, 13, 12],
+  [2, 1, 8],
+  [3, 70, 40],
+  [5, 4, 4],
+  [8, 65, 132],
+];
+
+let plainRt: Promise<GpuRuntime> | null = null;
+const runtimes: [string, () => Promise<GpuRuntime>][] = [
+  ['subgroups where the adapter has them', gpu],
+  ['no subgroups', () => (plainRt ??= createNodeRuntime({ disableFeatures: ['subgroups'] }))],
+];
+
+describe('skinny vec4 matmul against the TypeScript reference', () => {
+  for (const [name, runtime] of runtimes) {
+    for (const [M, N, K] of SKINNY_VEC4) {
+      it(`${name}: ${M}×${N}×${K} + bias, accumulated`, async () => {
+        const rt = await runtime();
+        const rng = new Rng(M * 7919 + N * 31 + K);
+        const a = rng.uniformArray(M * K);
+        const b = rng.uniformArray(N * K);
+        const bias = rng.uniformArray(N);
+        const c0 = rng.uniformArray(M * N);
+        const tc = rt.upload([M, N], c0);
+        linear(rt, rt.upload([M, K], a), rt.upload([N, K], b), tc, M, rt.upload([N], bias), true);
+        const want = linearRef(a, b, M, N, K, bias).map((v, i) => v + c0[i]);
+        expect(maxRelError(await rt.read(tc), want)).toBeLessThan(1e-5);
+      });
+    }
+
+    it(`${name}: one row picked from a batch into a row of a wider output, scaled (the LM head at prefill)`, async () => {
+      const rt = await runtime();
+      const [R, N, K] = [5, 9, 16];
+      const rng = new Rng(5);
+      const a = rng.uniformArray(R * K);
+      const b = rng.uniformArray(N * K);
+      const tc = rt.upload([3, N], new Float32Array(3 * N));
+      matmul(rt, rt.upload([R, K], a), rt.upload([N, K], b), tc, { M: 1, N, K, aSm: K, aSk: 1, bSn: K, bSk: 1, aOff: 3 * K, cOff: 2 * N, alpha: 0.5 });
+      const got = await rt.read(tc);
+      const want = linearRef(a.slice(3 * K, 4 * K), b, 1, N, K).map((v) => 0.5 * v);
+      expect(got.slice(0, 2 * N).every((v) => v === 0)).toBe(true);
+      expect(maxRelError(got.slice(2 * N), want)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('every matmul entry compiles with f16 weights and subgroups (Dawn null backend: validated, not run)', async () => {
+    const rt = await createDawnNullRuntime();
+    expect(rt.info.f16 && rt.info.subgroups).toBe(true);
+    const [M, N, K] = [8, 8, 8];
+    const b = rt.upload([N, K], new Float32Array(N * K), 'f16');
+    const c = rt.empty([M, N]);
+    for (const rows of [1, 8]) {
+      const a = rt.upload([rows, K], new Float32Array(rows * K));
+      linear(rt, a, b, c, rows); // skinny_vec4_subgroups
+      linearBackwardInput(rt, c, b, a, rows); // skinny with strides
+    }
+    linear(rt, rt.upload([16, K], new Float32Array(16 * K)), b, rt.empty([16, N]), 16); // tiled
+    await rt.sync(); // throws with file:line on any WGSL or pipeline error
+    rt.destroy();
   });
 });
 

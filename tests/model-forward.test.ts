@@ -42,11 +42,17 @@ describe('KV cache and batching', () => {
     const loaded = await loadModel(dirSource(join(FIXTURES, names[0])));
     const model = instantiateModel(rt, loaded, { maxPositions: 64, matrixDtype: 'f32' });
     const gen = new Generator(model);
+    // prepare() compiles up front every pipeline generation then uses.
+    const progress: [number, number][] = [];
+    await gen.prepare((done, total) => progress.push([done, total]));
+    expect(progress.at(-1)![0]).toBe(progress.at(-1)![1]);
+    const compiled = rt.kernels.size;
     const V = loaded.config.vocabSize;
     const prompt = [3, 1, 4, 1, 5];
     // Greedy continuation of 6 tokens, then the full prefill of prompt + continuation: the argmax at each
     // decode position must be what prefill's logits say.
     const greedy = await gen.generate(prompt, { n: 1, maxNewTokens: 6, eosIds: [], sampling: { temperature: 0, topK: 0, topP: 1, seed: 0 } });
+    expect(rt.kernels.size).toBe(compiled);
     const seq = [...prompt, ...greedy.tokens[0]];
     const full = await gen.allLogits(seq);
     for (let s = 0; s < 6; s++) {

@@ -79,6 +79,7 @@ function randomPrompts(vocab: number, count: number, length: number, seed: numbe
 export async function warmUp(rt: GpuRuntime, small: LoadedModel, batches: number[], promptTokens: number): Promise<void> {
   const model = instantiateModel(rt, small, { maxPositions: promptTokens + 4 });
   const gen = new Generator(model);
+  await gen.prepare();
   for (const b of batches) {
     await gen.generateBatch(randomPrompts(small.config.vocabSize, b, promptTokens, 99), {
       n: 1, maxNewTokens: 3, eosIds: [], sampling: { temperature: 1, topK: 0, topP: 1, seed: 1 },
@@ -87,6 +88,38 @@ export async function warmUp(rt: GpuRuntime, small: LoadedModel, batches: number
   gen.release();
   model.release();
   await rt.sync();
+}
+
+export interface ColdStart {
+  model: string;
+  /** weights uploaded (instantiateModel) */
+  uploadMs: number;
+  /** Generator.prepare: every pipeline generation uses, compiled together */
+  pipelinesMs: number;
+  pipelines: number;
+  /** prefill of one prompt to its first sampled token */
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+/** Load to first token on a runtime that has compiled nothing yet, as the studio does it. */
+export async function coldStart(rt: GpuRuntime, loaded: LoadedModel, promptTokens: number): Promise<ColdStart> {
+  const t0 = performance.now();
+  const model = instantiateModel(rt, loaded, { maxPositions: promptTokens + 2 });
+  await rt.sync();
+  const t1 = performance.now();
+  const gen = new Generator(model);
+  let pipelines = 0;
+  await gen.prepare((_, total) => (pipelines = total));
+  const t2 = performance.now();
+  await gen.generate(randomPrompts(loaded.config.vocabSize, 1, promptTokens, 5)[0], {
+    n: 1, maxNewTokens: 1, eosIds: [], sampling: { temperature: 1, topK: 0, topP: 1, seed: 1 },
+  });
+  const t3 = performance.now();
+  gen.release();
+  model.release();
+  await rt.sync();
+  return { model: loaded.source, uploadMs: t1 - t0, pipelinesMs: t2 - t1, pipelines, firstTokenMs: t3 - t2, totalMs: t3 - t0 };
 }
 
 export async function benchInference(rt: GpuRuntime, loaded: LoadedModel, opts: InferenceOptions): Promise<InferenceResult> {

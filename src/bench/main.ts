@@ -16,7 +16,7 @@ import { createNodeRuntime, PROJECT_ROOT } from '../gpu/node.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { dirSource, embeddedDirSource } from '../model/source-node.ts';
 import { loadModel, type LoadedModel } from '../model/source.ts';
-import { benchInference, parameterCount, warmUp, type InferenceResult } from './inference.ts';
+import { benchInference, coldStart, parameterCount, warmUp, type ColdStart, type InferenceResult } from './inference.ts';
 import { benchLoraStep, benchToolcallGrpo, type LoraStepResult, type ToolcallGrpoResult } from './training.ts';
 import { memoryTargets } from './memory-targets.ts';
 import { benchLearning, learningReport, type LearningResult } from './learning.ts';
@@ -167,7 +167,10 @@ async function main(): Promise<void> {
   const isBig = (m: LoadedModel) => parameterCount(m) > BIG;
 
   const inference: InferenceResult[] = [];
+  let cold: ColdStart | null = null;
   if (args.only.has('inference')) {
+    log('inference: cold start of the embedded model (nothing compiled yet)');
+    cold = await coldStart(rt, embedded, 32);
     for (const m of models) {
       const big = isBig(m);
       const promptTokens = args.promptTokens ?? (big ? 8 : 32);
@@ -221,22 +224,22 @@ async function main(): Promise<void> {
     lrt.destroy();
   }
 
-  const memory = args.only.has('memory') ? memoryTargets(args.loraRank) : [];
+  const memory = args.only.has('memory') ? await memoryTargets(args.loraRank) : [];
   const totalSec = (performance.now() - started) / 1000;
 
   if (args.json) {
     const plain = memory.map(({ setup, ...t }) => ({ ...t, setup: { ...setup, config: 'qwen2.5-0.5b' } }));
-    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), adapter, seconds: totalSec, inference, training: { grpo, lora }, memory: plain, learning }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), adapter, seconds: totalSec, coldStart: cold, inference, training: { grpo, lora }, memory: plain, learning }, null, 2) + '\n');
     return;
   }
   const out: string[] = [];
   out.push(`Tool-N1 Studio engine benchmark — ${new Date().toISOString().slice(0, 10)}`);
   out.push(`adapter: ${adapter}`);
-  if (inference.length) out.push('', '## Inference (Generator.generateBatch, temperature 1, no early stop)', inferenceTables(inference));
+  if (inference.length) out.push('', '## Inference (Generator.generateBatch, temperature 1, no early stop)', inferenceTables(inference, cold));
   if (grpo.length || lora.length) out.push('', '## Training', trainingTables(grpo, lora));
   if (learning) out.push('', '## Learning (GRPO from the embedded default, the studio\'s default preset)', learningReport(learning));
   if (memory.length) {
-    out.push('', '## GPU memory of a GRPO step at the target configuration (computed by src/train/memory.ts, not measured)');
+    out.push('', '## GPU memory of a GRPO step at the target configuration (the engine on the null device, src/train/memory.ts; not measured)');
     out.push(memoryTable(memory));
     const worst = memory.find((t) => t.baseDtype === 'f16' && !t.recompute)!;
     out.push('', `breakdown, f16 base, no recomputation (${gib(worst.report.heldBytes)}):`, ...formatMemoryReport(worst.report));

@@ -1,6 +1,7 @@
 // The memory target: a GRPO step on the Qwen2.5-0.5B shape with LoRA, G = 8 completions of 256
 // tokens after a 512-token prompt, micro-batch 1, holds at most 3 GiB with an f16 base and 4 GiB with f32.
-// Computed by src/train/memory.ts (validated against rt.bytesHeld by tests/train/memory.test.ts), not measured.
+// Computed by src/train/memory.ts (the engine on the null device; checked against rt.bytesHeld after real steps
+// by tests/train/memory.test.ts), not measured on a GPU.
 import { grpoStepMemory, type GrpoMemorySetup, type MemoryReport } from '../train/memory.ts';
 import { PAPER_GRPO } from '../train/trainer.ts';
 import { qwen25HalfBConfig } from './random-model.ts';
@@ -37,7 +38,7 @@ export function targetSetup(baseDtype: 'f16' | 'f32', recompute: boolean, loraRa
   };
 }
 
-export function memoryTargets(loraRank = 16): MemoryTarget[] {
+export async function memoryTargets(loraRank = 16): Promise<MemoryTarget[]> {
   const out: MemoryTarget[] = [];
   for (const baseDtype of ['f16', 'f32'] as const) {
     for (const recompute of [false, true]) {
@@ -47,7 +48,7 @@ export function memoryTargets(loraRank = 16): MemoryTarget[] {
         baseDtype,
         recompute,
         setup,
-        report: grpoStepMemory(setup),
+        report: await grpoStepMemory(setup),
         targetBytes: TARGET_BYTES[baseDtype],
       });
     }

@@ -1,5 +1,5 @@
 // Plain-text tables for the benchmark's results.
-import type { InferenceResult } from './inference.ts';
+import type { ColdStart, InferenceResult } from './inference.ts';
 import type { LoraStepResult, ToolcallGrpoResult } from './training.ts';
 import type { MemoryTarget } from './memory-targets.ts';
 
@@ -20,8 +20,15 @@ export function formatParams(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`;
 }
 
-export function inferenceTables(results: InferenceResult[]): string {
+export function inferenceTables(results: InferenceResult[], cold: ColdStart | null = null): string {
   const out: string[] = [];
+  if (cold) {
+    out.push(
+      `cold start, ${cold.model}: ${s(cold.totalMs)} s from upload to first token (weights ${s(cold.uploadMs)} s, ` +
+        `${cold.pipelines} pipelines compiled together ${s(cold.pipelinesMs)} s, first token ${s(cold.firstTokenMs)} s)`,
+      '',
+    );
+  }
   out.push(
     table(
       ['model', 'params', 'weights', 'B', 'prompt', 'prefill tok/s', 'prefill s', 'decode tok/s', 's/step', 's/step by round'],

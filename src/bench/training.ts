@@ -1,6 +1,6 @@
 // Training benchmarks: GRPO steps on the synthetic tool-calling task (phase times, tokens/s, memory held),
 // and one LoRA gradient step (forward + backward + AdamW) on a bigger model, with the engine's memory
-// accounting (rt.bytesHeld) next to what src/train/memory.ts predicts for it.
+// accounting (rt.bytesHeld) next to the same step's on the null device (src/train/memory.ts).
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { LoadedModel } from '../model/source.ts';
 import { tokenizerForModel } from '../model/tokenizer.ts';
@@ -11,7 +11,7 @@ import { GrpoTrainer, PAPER_GRPO } from '../train/trainer.ts';
 import type { TrainEvent } from '../train/events.ts';
 import { accumulateGradients } from '../train/gradients.ts';
 import { optimizerStep } from '../ops/optim.ts';
-import { grpoStepMemory } from '../train/memory.ts';
+import { nullRuntime, zeroModel } from '../train/memory.ts';
 import { Rng } from '../util/random.ts';
 
 export const ALL_TARGETS: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
@@ -162,12 +162,12 @@ export interface LoraStepResult {
   optimizerMs: number;
   tokensPerSec: number;
   bytesHeld: number;
-  /** src/train/memory.ts's figure for the same step */
+  /** the same step's rt.bytesHeld on the null device (src/train/memory.ts) */
   predictedBytes: number;
 }
 
-/** One LoRA gradient step (one micro-batch of one sequence) and AdamW. Use a fresh runtime. */
-export async function benchLoraStep(rt: GpuRuntime, loaded: LoadedModel, opts: LoraStepOptions): Promise<LoraStepResult> {
+/** One LoRA gradient step (one micro-batch of one sequence) and AdamW on `rt`: its times and rt.bytesHeld. */
+async function loraStep(rt: GpuRuntime, loaded: LoadedModel, opts: LoraStepOptions) {
   const len = opts.promptTokens + opts.completionTokens;
   const policy = Policy.create(rt, loaded, {
     mode: 'lora',
@@ -190,23 +190,30 @@ export async function benchLoraStep(rt: GpuRuntime, loaded: LoadedModel, opts: L
   const bytesHeld = rt.bytesHeld;
   const weightDtype = policy.model.weights.layers[0].qkv.dtype;
   policy.release();
-  const predicted = grpoStepMemory({
-    config: loaded.config, mode: 'lora', baseDtype: weightDtype === 'f16' ? 'f16' : 'f32',
-    lora: { rank: opts.rank, targets: ALL_TARGETS }, promptsPerStep: 1, groupSize: 1,
-    promptTokens: opts.promptTokens, completionTokens: opts.completionTokens, microBatch: 1, beta: 0, iterations: 1,
-    recompute: opts.recompute, maxPositions: len, rollout: false,
-  });
-  opts.log(`  gradient ${((t1 - t0) / 1000).toFixed(1)} s, AdamW ${((t2 - t1) / 1000).toFixed(2)} s, held ${(bytesHeld / 2 ** 20).toFixed(1)} MiB`);
+  return { gradientMs: t1 - t0, optimizerMs: t2 - t1, bytesHeld, weightDtype };
+}
+
+/**
+ * One LoRA gradient step (one micro-batch of one sequence) and AdamW. Use a fresh runtime. The prediction is
+ * the same step on the null device (src/train/memory.ts).
+ */
+export async function benchLoraStep(rt: GpuRuntime, loaded: LoadedModel, opts: LoraStepOptions): Promise<LoraStepResult> {
+  const len = opts.promptTokens + opts.completionTokens;
+  const real = await loraStep(rt, loaded, opts);
+  const nullRt = await nullRuntime(rt.info.f16, rt.device.limits.maxBufferSize, rt.device.limits.minUniformBufferOffsetAlignment);
+  const predicted = await loraStep(nullRt, zeroModel(loaded.config, rt.info.f16 ? 'f16' : 'f32'), opts);
+  nullRt.destroy();
+  opts.log(`  gradient ${(real.gradientMs / 1000).toFixed(1)} s, AdamW ${(real.optimizerMs / 1000).toFixed(2)} s, held ${(real.bytesHeld / 2 ** 20).toFixed(1)} MiB`);
   return {
     model: loaded.source,
     rank: opts.rank,
-    weightDtype,
+    weightDtype: real.weightDtype,
     rows: len,
     recompute: opts.recompute,
-    gradientMs: t1 - t0,
-    optimizerMs: t2 - t1,
-    tokensPerSec: (len / (t1 - t0)) * 1000,
-    bytesHeld,
-    predictedBytes: predicted.heldBytes,
+    gradientMs: real.gradientMs,
+    optimizerMs: real.optimizerMs,
+    tokensPerSec: (len / real.gradientMs) * 1000,
+    bytesHeld: real.bytesHeld,
+    predictedBytes: predicted.bytesHeld,
   };
 }

@@ -11,6 +11,8 @@ export interface GpuInfo {
   /** Optional features we asked for and got. */
   f16: boolean;
   subgroups: boolean;
+  /** the adapter's largest subgroup (0 when it does not say) */
+  subgroupMaxSize: number;
   timestamps: boolean;
 }
 
@@ -82,6 +84,7 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
       limits,
       f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups' as GPUFeatureName),
+      subgroupMaxSize: (ai as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
       timestamps: device.features.has('timestamp-query'),
     },
   };

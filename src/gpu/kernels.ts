@@ -14,6 +14,8 @@ export interface KernelSpec {
   aliases?: Record<string, string>;
   /** `enable X;` directives prepended (f16, subgroups). */
   enables?: string[];
+  /** a second file of shaders/ appended to this one: entry points that need an enable the base file must not */
+  append?: string;
 }
 
 export class ShaderCompileError extends Error {}
@@ -32,27 +34,67 @@ export class KernelRegistry {
     const key = specKey(spec);
     const cached = this.pipelines.get(key);
     if (cached) return cached;
-    const module = this.module(spec);
-    const constants = spec.constants && Object.keys(spec.constants).length ? spec.constants : undefined;
-    const pipeline = this.device.createComputePipeline({
-      label: `${spec.shader}:${spec.entry ?? 'main'}`,
-      layout: 'auto',
-      compute: { module, entryPoint: spec.entry ?? 'main', constants },
-    });
+    const pipeline = this.device.createComputePipeline(this.descriptor(spec));
     this.pipelines.set(key, pipeline);
     return pipeline;
+  }
+
+  has(spec: KernelSpec): boolean {
+    return this.pipelines.has(specKey(spec));
+  }
+
+  /**
+   * Compiles the pipelines of `specs` not compiled yet, all at once (createComputePipelineAsync: the driver may
+   * compile them in parallel, and the page stays responsive); `onProgress(done, total)` after each.
+   */
+  async prepare(specs: KernelSpec[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    const todo = new Map<string, KernelSpec>();
+    for (const s of specs) if (!this.pipelines.has(specKey(s))) todo.set(specKey(s), s);
+    let done = 0;
+    onProgress?.(0, todo.size);
+    try {
+      await Promise.all(
+        [...todo].map(async ([key, spec]) => {
+          const pipeline = await this.device.createComputePipelineAsync(this.descriptor(spec));
+          this.pipelines.set(key, pipeline);
+          onProgress?.(++done, todo.size);
+        }),
+      );
+    } catch (e) {
+      await this.checkCompilation(); // a WGSL error: thrown with file:line
+      throw e;
+    }
+  }
+
+  private descriptor(spec: KernelSpec): GPUComputePipelineDescriptor {
+    const constants = spec.constants && Object.keys(spec.constants).length ? spec.constants : undefined;
+    return {
+      label: `${spec.shader}:${spec.entry ?? 'main'}`,
+      layout: 'auto',
+      compute: { module: this.module(spec), entryPoint: spec.entry ?? 'main', constants },
+    };
   }
 
   /** Compiles (or fetches) a module and throws with file:line on any WGSL error. */
   private module(spec: KernelSpec): GPUShaderModule {
     const header = headerFor(spec);
-    const key = `${spec.shader}|${header}`;
+    const key = `${spec.shader}|${header}|${spec.append ?? ''}`;
     const cached = this.modules.get(key);
     if (cached) return cached;
-    const code = header + this.source(spec.shader);
+    let code = header + this.source(spec.shader);
+    if (spec.append) code += `\n${this.source(spec.append)}`;
     const module = this.device.createShaderModule({ label: `shaders/${spec.shader}.wgsl`, code });
     this.modules.set(key, module);
     return module;
+  }
+
+  /** file:line of a line of a module's code (header lines first, then the file, then an appended file). */
+  private sourceLine(key: string, line: number): string {
+    const [shader, header, append] = key.split('|');
+    const headerLines = header ? header.split('\n').length - 1 : 0;
+    const fileLines = this.source(shader).split('\n').length;
+    if (append && line - headerLines > fileLines) return `shaders/${append}.wgsl:${line - headerLines - fileLines}`;
+    return `shaders/${shader}.wgsl:${line - headerLines}`;
   }
 
   /** Awaits compilation messages of every module compiled so far; throws on the first error. */
@@ -62,10 +104,7 @@ export class KernelRegistry {
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length === 0) continue;
       const shader = key.split('|')[0];
-      const headerLines = key.slice(shader.length + 1).split('\n').length - 1;
-      const lines = errors.map(
-        (m) => `shaders/${shader}.wgsl:${m.lineNum - headerLines}:${m.linePos}: error: ${m.message}`,
-      );
+      const lines = errors.map((m) => `${this.sourceLine(key, m.lineNum)}:${m.linePos}: error: ${m.message}`);
       this.modules.delete(key);
       for (const k of [...this.pipelines.keys()]) if (k.startsWith(`${shader}|`)) this.pipelines.delete(k);
       throw new ShaderCompileError(lines.join('\n'));
@@ -82,5 +121,5 @@ function headerFor(spec: KernelSpec): string {
 
 function specKey(spec: KernelSpec): string {
   const c = spec.constants ? Object.entries(spec.constants).sort().map(([k, v]) => `${k}=${v}`).join(',') : '';
-  return `${spec.shader}|${headerFor(spec)}|${spec.entry ?? 'main'}|${c}`;
+  return `${spec.shader}|${headerFor(spec)}|${spec.append ?? ''}|${spec.entry ?? 'main'}|${c}`;
 }

@@ -64,4 +64,14 @@ export async function createNodeRuntime(opts: AcquireOptions = {}, source: Shade
   }
 }
 
+/**
+ * A runtime on Dawn's null backend: WGSL and pipelines are validated as on a real device, nothing runs. A
+ * compile check for the paths this machine's adapter lacks (shader-f16 on SwiftShader); never for results.
+ */
+export async function createDawnNullRuntime(source: ShaderSource = nodeShaderSource): Promise<GpuRuntime> {
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  return GpuRuntime.create(create(['backend=null']) as GPU, source);
+}
+
 const VULKAN_LOADERS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'];

@@ -51,12 +51,20 @@ function alignTo4(n: number): number {
 /**
  * Storage buffers recycled by size class. Released buffers wait until the next submit before reuse, so a
  * queue write into a recycled buffer can never overtake a recorded-but-unsubmitted dispatch that reads it.
+ * Exact-size buffers (weights: they live as long as their model) skip the size classes and go back to the
+ * device once released and submitted.
  */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
   private live = new Set<GPUBuffer>();
+  private exact = new Set<GPUBuffer>();
   bytesAllocated = 0;
+  bytesLive = 0;
+  /** most bytes ever live at once: what a pool reusing across size classes would need */
+  peakBytesLive = 0;
+  /** told of every buffer the pool creates (memory accounting by label) */
+  onAllocate: ((bytes: number, label: string) => void) | null = null;
 
   constructor(private device: GPUDevice, private maxBufferSize: number) {}
 
@@ -69,8 +77,8 @@ export class BufferPool {
     return Math.ceil(b / step) * step;
   }
 
-  acquire(bytes: number, label: string): GPUBuffer {
-    let size = BufferPool.sizeClass(bytes);
+  acquire(bytes: number, label: string, exact = false): GPUBuffer {
+    let size = exact ? Math.max(16, alignTo4(bytes)) : BufferPool.sizeClass(bytes);
     if (size > this.maxBufferSize) {
       if (bytes > this.maxBufferSize) {
         throw new Error(
@@ -79,26 +87,33 @@ export class BufferPool {
       }
       size = alignTo4(bytes);
     }
-    const list = this.free.get(size);
-    const reused = list?.pop();
-    if (reused) {
-      this.live.add(reused);
-      return reused;
+    let buffer = exact ? undefined : this.free.get(size)?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size, usage: STORAGE.storage, label });
+      this.bytesAllocated += size;
+      this.onAllocate?.(size, label);
+      if (exact) this.exact.add(buffer);
     }
-    const buffer = this.device.createBuffer({ size, usage: STORAGE.storage, label });
-    this.bytesAllocated += size;
     this.live.add(buffer);
+    this.bytesLive += size;
+    this.peakBytesLive = Math.max(this.peakBytesLive, this.bytesLive);
     return buffer;
   }
 
   release(buffer: GPUBuffer): void {
     if (!this.live.delete(buffer)) return;
+    this.bytesLive -= buffer.size;
     this.pending.push(buffer);
   }
 
   /** Called after each submit: released buffers become reusable. */
   recycle(): void {
     for (const b of this.pending) {
+      if (this.exact.delete(b)) {
+        this.bytesAllocated -= b.size;
+        b.destroy();
+        continue;
+      }
       const list = this.free.get(b.size) ?? [];
       list.push(b);
       this.free.set(b.size, list);
@@ -114,12 +129,6 @@ export class BufferPool {
       b.destroy();
     }
     this.free.clear();
-  }
-
-  get bytesLive(): number {
-    let n = 0;
-    for (const b of this.live) n += b.size;
-    return n;
   }
 }
 
@@ -183,6 +192,8 @@ export interface KernelTiming {
 }
 
 const MAX_TIMED_DISPATCHES = 2048;
+/** Bind groups kept for reuse: a decode step repeats the last one's dispatches with the same buffers. */
+const MAX_CACHED_BIND_GROUPS = 8192;
 
 export class GpuRuntime {
   readonly kernels: KernelRegistry;
@@ -202,6 +213,14 @@ export class GpuRuntime {
   private pendingTimingReads: Promise<void>[] = [];
   /** A tiny buffer bound where a kernel's optional input is absent (a bias-free linear, say). */
   readonly placeholder: GPUBuffer;
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private pipelineIds = new WeakMap<GPUComputePipeline, number>();
+  private nextId = 0;
+  /** readback buffers by size, reused: a decode step reads the same few bytes every time */
+  private staging = new Map<number, GPUBuffer[]>();
+  /** set by kernelsOf: dispatches are collected, nothing is recorded */
+  private collected: KernelSpec[] | null = null;
 
   private constructor(readonly device: GPUDevice, readonly info: GpuInfo, source: ShaderSource) {
     this.kernels = new KernelRegistry(device, source);
@@ -239,16 +258,19 @@ export class GpuRuntime {
 
   // ---- tensors ---------------------------------------------------------------------------------
 
-  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+  /** `exact`: a buffer of exactly the tensor's size, outside the pool's size classes (weights). */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor', exact = false): Tensor {
     this.assertAlive();
+    // With nothing recorded, every released buffer is free to reuse now: no recorded dispatch can read it.
+    if (!this.encoder) this.pool.recycle();
     const n = shape.reduce((a, b) => a * b, 1);
-    const buffer = this.pool.acquire(n * BYTES[dtype], label);
+    const buffer = this.pool.acquire(n * BYTES[dtype], label, exact);
     return new Tensor(this, shape, dtype, buffer, label);
   }
 
   /** A tensor initialised from host data (f16 tensors take a Float32Array and convert). */
-  upload(shape: readonly number[], data: TypedData | number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
-    const t = this.empty(shape, dtype, label);
+  upload(shape: readonly number[], data: TypedData | number[], dtype: DType = 'f32', label = 'tensor', exact = false): Tensor {
+    const t = this.empty(shape, dtype, label, exact);
     this.write(t, data);
     return t;
   }
@@ -267,6 +289,7 @@ export class GpuRuntime {
 
   /** Zero-fills a tensor on the GPU (recorded in order with dispatches). */
   zero(t: Tensor): void {
+    if (this.collected) return;
     this.encoderNow();
     this.endPass();
     this.encoder!.clearBuffer(t.buffer, 0, t.byteLength);
@@ -278,6 +301,7 @@ export class GpuRuntime {
     if (src.dtype !== dst.dtype) throw new Error(`copy ${src.dtype} → ${dst.dtype}`);
     const b = BYTES[src.dtype];
     if ((srcElem * b) % 4 || (dstElem * b) % 4 || (elems * b) % 4) throw new Error('copy must be 4-byte aligned');
+    if (this.collected) return;
     this.encoderNow();
     this.endPass();
     this.encoder!.copyBufferToBuffer(src.buffer, srcElem * b, dst.buffer, dstElem * b, elems * b);
@@ -301,13 +325,12 @@ export class GpuRuntime {
 
   /** Records one dispatch into the current command encoder; nothing runs until submit() or read(). */
   dispatch(d: Dispatch): void {
+    if (this.collected) {
+      this.collected.push(d.kernel);
+      return;
+    }
     const pipeline = this.kernels.pipeline(d.kernel);
-    const entries: GPUBindGroupEntry[] = [];
-    d.buffers.forEach((b, i) => {
-      if (b) entries.push({ binding: i, resource: { buffer: b instanceof Tensor ? b.buffer : b } });
-    });
-    if (d.params) entries.push({ binding: d.buffers.length, resource: this.uniforms.push(d.params) });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroup(pipeline, d);
     const enc = this.encoderNow();
     const [x, y = 1, z = 1] = d.workgroups;
     const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
@@ -332,6 +355,51 @@ export class GpuRuntime {
       this.pass.dispatchWorkgroups(x, y, z);
     }
     this.pendingDispatches++;
+  }
+
+  private idOf<T extends object>(ids: WeakMap<T, number>, o: T): number {
+    let id = ids.get(o);
+    if (id === undefined) ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  /** The dispatch's bind group: cached by pipeline, buffers and uniform slot, so repeated steps create none. */
+  private bindGroup(pipeline: GPUComputePipeline, d: Dispatch): GPUBindGroup {
+    const buffers = d.buffers.map((b) => (b instanceof Tensor ? b.buffer : b));
+    const uniform = d.params ? this.uniforms.push(d.params) : null;
+    let key = `${this.idOf(this.pipelineIds, pipeline)}`;
+    for (const b of buffers) key += b ? `,${this.idOf(this.bufferIds, b)}` : ',-';
+    if (uniform) key += `|${this.idOf(this.bufferIds, uniform.buffer)}@${uniform.offset}+${uniform.size}`;
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached;
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((b, i) => {
+      if (b) entries.push({ binding: i, resource: { buffer: b } });
+    });
+    if (uniform) entries.push({ binding: buffers.length, resource: uniform });
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /**
+   * The kernels `record` would dispatch, without recording anything (copies and zero-fills are skipped too;
+   * tensors it allocates are real). With prepareKernels, compiles a model's pipelines before its first use.
+   */
+  kernelsOf(record: () => void): KernelSpec[] {
+    this.collected = [];
+    try {
+      record();
+      return this.collected;
+    } finally {
+      this.collected = null;
+    }
+  }
+
+  /** Compiles these kernels' pipelines now (in parallel where the driver can), with progress. */
+  prepareKernels(specs: KernelSpec[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    return this.kernels.prepare(specs, onProgress);
   }
 
   /** Submits everything recorded so far as one command buffer. */
@@ -373,20 +441,28 @@ export class GpuRuntime {
     const b = BYTES[t.dtype];
     const byteOffset = Math.floor((elemOffset * b) / 4) * 4;
     const byteEnd = alignTo4((elemOffset + elems) * b);
-    const staging = this.device.createBuffer({ size: byteEnd - byteOffset, usage: STORAGE.read, label: 'readback' });
+    const bytes = byteEnd - byteOffset;
+    const size = BufferPool.sizeClass(bytes);
+    const staging = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: STORAGE.read, label: 'readback' });
     const enc = this.encoderNow();
     this.endPass();
-    enc.copyBufferToBuffer(t.buffer, byteOffset, staging, 0, byteEnd - byteOffset);
+    enc.copyBufferToBuffer(t.buffer, byteOffset, staging, 0, bytes);
     this.submit();
     try {
-      await staging.mapAsync(MAP_READ);
+      await staging.mapAsync(MAP_READ, 0, bytes);
     } catch (e) {
       this.assertAlive();
       throw e;
     }
-    const raw = staging.getMappedRange().slice(0);
+    const raw = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
-    staging.destroy();
+    if (size <= 1 << 20) {
+      const list = this.staging.get(size) ?? [];
+      list.push(staging);
+      this.staging.set(size, list);
+    } else {
+      staging.destroy(); // large one-off reads (logits, checkpoints) give their memory back
+    }
     await this.raiseErrors();
     const skip = elemOffset * b - byteOffset;
     if (t.dtype === 'f16') {
@@ -456,6 +532,9 @@ export class GpuRuntime {
 
   destroy(): void {
     this.pool.trim();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }

@@ -7,6 +7,9 @@ import { sample, type SamplingParams } from '../ops/sample.ts';
 import { replicateWithin } from '../ops/elementwise.ts';
 import { checkDecodeSettings, checkTokenIds } from './inputs.ts';
 
+/** prepare()'s prompt: long enough that the prefill takes the tiled matmul (more than 8 rows) */
+const PREPARE_PROMPT = 9;
+
 export interface GenerateOptions {
   n: number;
   maxNewTokens: number;
@@ -36,7 +39,7 @@ export class Generator {
   private cache: KvCache | null = null;
 
   constructor(readonly model: Qwen2Model) {
-    this.acts = new ScratchActivations(model.rt);
+    this.acts = new ScratchActivations(model.rt, 'gen');
   }
 
   private get rt(): GpuRuntime {
@@ -46,23 +49,23 @@ export class Generator {
   private ensureCache(slots: number, maxLen: number): KvCache {
     if (this.cache && this.cache.slots >= slots && this.cache.maxLen >= maxLen) return this.cache;
     this.cache?.release();
-    this.cache = new KvCache(this.rt, this.model.config, slots, maxLen);
+    this.cache = new KvCache(this.rt, this.model.config, slots, maxLen, 'gen.cache');
     return this.cache;
   }
 
-  private rows(ids: number[] | Tensor, slots: number[], positions: number[]): RowBatch {
+  private rows(ids: number[], slots: number[], positions: number[]): RowBatch {
     const rt = this.rt;
     const n = slots.length;
     return {
       rows: n,
-      ids: Array.isArray(ids) ? rt.upload([n], ids, 'u32', 'ids') : ids,
+      ids: rt.upload([n], ids, 'u32', 'ids'),
       slots: rt.upload([n], slots, 'u32', 'slots'),
       positions: rt.upload([n], positions, 'u32', 'positions'),
     };
   }
 
-  private releaseRows(b: RowBatch, keepIds = false): void {
-    if (!keepIds) b.ids.release();
+  private releaseRows(b: RowBatch): void {
+    b.ids.release();
     b.slots.release();
     b.positions.release();
   }
@@ -90,29 +93,21 @@ export class Generator {
     const longest = Math.max(...lengths);
     const cache = this.ensureCache(S, longest + opts.maxNewTokens);
 
-    // Prefill: prompt p into slot p·n; logits of its last position into row p·n, replicated to its n rows.
-    const t0 = performance.now();
-    const pre = this.rows(prompts.flat(), prompts.flatMap((p, i) => p.map(() => i * n)), prompts.flatMap((p) => p.map((_, j) => j)));
-    const hidden = model.forward(pre, cache, this.acts);
+    // Every sampled id lands in history[step·S + s]; the step's S-slice feeds the next forward. The decode
+    // rows (ids, slots, positions) keep their tensors across steps, so every step binds the same buffers.
     const logits = rt.empty([S, V], 'f32', 'logits');
-    let row = 0;
-    prompts.forEach((p, i) => {
-      row += p.length;
-      model.logits(hidden, row - 1, 1, logits, i * n);
-      replicateWithin(rt, logits, i * n * V, V, (i * n + 1) * V, V, n - 1);
-      cache.forkSlot(i * n, n - 1, p.length);
-    });
-    this.releaseRows(pre);
-
-    // Every sampled id lands in history[step·S + s]; the step's S-slice feeds the next forward.
     const history = rt.empty([opts.maxNewTokens * S], 'u32', 'history');
     const logprobHistory = rt.empty([opts.maxNewTokens * S], 'f32', 'logprob-history');
     const scratch = rt.empty([S, V], 'f32', 'sample-scratch');
-    const stepIds = rt.empty([S], 'u32', 'step-ids');
+    const slots = Array.from({ length: S }, (_, s) => s);
+    const decode = this.rows(new Array(S).fill(0), slots, slots);
+
+    const t0 = performance.now();
+    const prefillRows = this.recordPrefill(prompts, n, cache, logits);
+    this.releaseRows(prefillRows);
     const tokens: number[][] = Array.from({ length: S }, () => []);
     const finished = Array(S).fill(false);
     const eos = new Set(opts.eosIds);
-    const slots = Array.from({ length: S }, (_, s) => s);
     const promptLength = slots.map((s) => lengths[Math.floor(s / n)]);
     let prefillMs = 0;
     let decodeStart = 0;
@@ -120,11 +115,9 @@ export class Generator {
     try {
       for (let step = 0; step < opts.maxNewTokens; step++) {
         if (step > 0) {
-          rt.copy(history, stepIds, (step - 1) * S, 0, S);
-          const batch = this.rows(stepIds, slots, promptLength.map((len) => len + step - 1));
-          const h = model.forward(batch, cache, this.acts);
-          model.logits(h, 0, S, logits);
-          this.releaseRows(batch, true);
+          rt.write(decode.positions, promptLength.map((len) => len + step - 1)); // first: nothing recorded yet, no extra submit
+          rt.copy(history, decode.ids, (step - 1) * S, 0, S);
+          this.recordDecodeStep(decode, cache, logits);
         }
         sample(rt, logits, scratch, history, logprobHistory, S, V, opts.sampling, step, step * S);
         const ids = await rt.read(history, step * S, S);
@@ -150,12 +143,67 @@ export class Generator {
         finished,
         prefillMs,
         decodeMs,
-        prefillTokensPerSec: (pre.rows / prefillMs) * 1000,
+        prefillTokensPerSec: (prefillRows.rows / prefillMs) * 1000,
         decodeTokensPerSec: steps > 1 ? (((steps - 1) * S) / decodeMs) * 1000 : 0,
       };
     } finally {
-      for (const t of [logits, history, logprobHistory, scratch, stepIds]) t.release();
+      for (const t of [logits, history, logprobHistory, scratch]) t.release();
+      this.releaseRows(decode);
     }
+  }
+
+  /**
+   * Records the prefill: prompt p into cache slot p·n, then the LM head once over the last position of every
+   * prompt (gathered into one block) into logits row p·n, replicated to its n rows, and the slot forked.
+   */
+  private recordPrefill(prompts: number[][], n: number, cache: KvCache, logits: Tensor): RowBatch {
+    const { rt, model } = this;
+    const D = model.config.hiddenSize;
+    const V = model.config.vocabSize;
+    const rows = this.rows(prompts.flat(), prompts.flatMap((p, i) => p.map(() => i * n)), prompts.flatMap((p) => p.map((_, j) => j)));
+    const hidden = model.forward(rows, cache, this.acts);
+    const last = this.acts.get(0, 'last', [prompts.length, D]);
+    let row = 0;
+    prompts.forEach((p, i) => {
+      row += p.length;
+      rt.copy(hidden, last, (row - 1) * D, i * D, D);
+    });
+    model.logits(last, 0, prompts.length, logits, 0, n);
+    prompts.forEach((p, i) => {
+      replicateWithin(rt, logits, i * n * V, V, (i * n + 1) * V, V, n - 1);
+      cache.forkSlot(i * n, n - 1, p.length);
+    });
+    return rows;
+  }
+
+  /** Records one decode step: every sequence's next row, then the LM head on all of them. */
+  private recordDecodeStep(rows: RowBatch, cache: KvCache, logits: Tensor): void {
+    const h = this.model.forward(rows, cache, this.acts);
+    this.model.logits(h, 0, rows.rows, logits);
+  }
+
+  /**
+   * Compiles every pipeline generation uses (prefill, LM head, sampling, decode) before the first prompt, in
+   * parallel where the driver can; `onProgress(done, total)` as they finish. Generation works without it
+   * (pipelines then compile on first use).
+   */
+  async prepare(onProgress?: (done: number, total: number) => void): Promise<void> {
+    const { rt, model } = this;
+    const prompt = Array.from({ length: PREPARE_PROMPT }, (_, i) => i % model.config.vocabSize);
+    const cache = this.ensureCache(2, PREPARE_PROMPT + 1);
+    const logits = rt.empty([2, model.config.vocabSize], 'f32', 'logits');
+    const scratch = rt.empty([2, model.config.vocabSize], 'f32', 'sample-scratch');
+    const history = rt.empty([2], 'u32', 'history');
+    const logprobs = rt.empty([2], 'f32', 'logprob-history');
+    const specs = rt.kernelsOf(() => {
+      this.releaseRows(this.recordPrefill([prompt], 2, cache, logits));
+      sample(rt, logits, scratch, history, logprobs, 2, model.config.vocabSize, { temperature: 1, topP: 1, topK: 0, seed: 0 }, 0);
+      const decode = this.rows([0, 0], [0, 1], [PREPARE_PROMPT, PREPARE_PROMPT]);
+      this.recordDecodeStep(decode, cache, logits);
+      this.releaseRows(decode);
+    });
+    for (const t of [logits, scratch, history, logprobs]) t.release();
+    await rt.prepareKernels(specs, onProgress);
   }
 
   /** Full-vocabulary logits at every position of one sequence (verification; never used in training). */

@@ -83,10 +83,10 @@ export class KvCache {
   readonly k: Tensor[];
   readonly v: Tensor[];
 
-  constructor(private rt: GpuRuntime, cfg: Qwen2Config, readonly slots: number, readonly maxLen: number) {
+  constructor(private rt: GpuRuntime, cfg: Qwen2Config, readonly slots: number, readonly maxLen: number, label = 'cache') {
     const width = cfg.numKvHeads * cfg.headDim;
-    this.k = Array.from({ length: cfg.numLayers }, (_, l) => rt.empty([slots, maxLen, width], 'f32', `cache.k.${l}`));
-    this.v = Array.from({ length: cfg.numLayers }, (_, l) => rt.empty([slots, maxLen, width], 'f32', `cache.v.${l}`));
+    this.k = Array.from({ length: cfg.numLayers }, (_, l) => rt.empty([slots, maxLen, width], 'f32', `${label}.k.${l}`));
+    this.v = Array.from({ length: cfg.numLayers }, (_, l) => rt.empty([slots, maxLen, width], 'f32', `${label}.v.${l}`));
   }
 
   /** Copies positions [0, length) of slot `from` into the `copies` slots after it (one prompt, G continuations). */
@@ -115,7 +115,8 @@ export interface Activations {
 export class ScratchActivations implements Activations {
   private tensors = new Map<string, Tensor>();
 
-  constructor(private rt: GpuRuntime) {}
+  /** `label` prefixes the tensors' labels (memory accounting tells the passes apart by them) */
+  constructor(private rt: GpuRuntime, private label = 'act') {}
 
   get(_layer: number, name: string, shape: number[]): Tensor {
     if (name === 'xmid') name = 'x'; // the residual stream is updated in place: no copy between blocks
@@ -123,7 +124,7 @@ export class ScratchActivations implements Activations {
     const have = this.tensors.get(name);
     if (have && have.size >= need) return have;
     have?.release();
-    const t = this.rt.empty(shape, 'f32', `act.${name}`);
+    const t = this.rt.empty(shape, 'f32', `${this.label}.${name}`);
     this.tensors.set(name, t);
     return t;
   }
@@ -181,7 +182,7 @@ export class RecomputeActivations implements Activations {
     if (name === 'x') return this.kept.get(layer, name, shape);
     let t = this.scratch.get(name);
     if (!t) {
-      t = this.rt.empty(shape, 'f32', `act.${name}`);
+      t = this.rt.empty(shape, 'f32', `act.any.${name}`);
       this.scratch.set(name, t);
     }
     return t;
@@ -406,9 +407,11 @@ export class Qwen2Model {
     this.ones = null;
   }
 
-  /** Logits of `count` rows of hidden starting at row `first`, into rows outRow.. of out [*, V]. */
-  logits(hidden: Tensor, first: number, count: number, out: Tensor, outRow = 0): void {
+  /** Logits of `count` rows of hidden starting at row `first`, into rows outRow, outRow + rowStep, ... of out [*, V]. */
+  logits(hidden: Tensor, first: number, count: number, out: Tensor, outRow = 0, rowStep = 1): void {
     const [V, D] = this.weights.lmHead.shape;
-    matmul(this.rt, hidden, this.weights.lmHead, out, { M: count, N: V, K: D, aSm: D, aSk: 1, bSn: D, bSk: 1, aOff: first * D, cOff: outRow * V });
+    matmul(this.rt, hidden, this.weights.lmHead, out, {
+      M: count, N: V, K: D, aSm: D, aSk: 1, bSn: D, bSk: 1, aOff: first * D, cOff: outRow * V, cSm: rowStep * V,
+    });
   }
 }

@@ -38,6 +38,8 @@ export interface LoadProgress {
   file: string;
   loaded: number;
   total: number | undefined;
+  /** what loaded/total count (default bytes) */
+  unit?: 'bytes' | 'pipelines';
 }
 
 export interface LoadOptions {

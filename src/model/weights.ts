@@ -9,6 +9,7 @@ export type TensorLookup = (name: string) => TensorView;
 /** Stacks tensors row-wise (dim 0) on the host. */
 function stack(parts: TensorView[], dtype: DType): Float32Array | Uint16Array {
   const arrays = parts.map((p) => (dtype === 'f16' ? toF16Bits(p) : toFloat32(p)));
+  if (arrays.length === 1) return arrays[0]; // a view of the file when no conversion was needed: only read
   const total = arrays.reduce((n, a) => n + a.length, 0);
   const out = dtype === 'f16' ? new Uint16Array(total) : new Float32Array(total);
   let at = 0;
@@ -35,7 +36,7 @@ export function uploadWeights(rt: GpuRuntime, cfg: Qwen2Config, get: TensorLooku
           `${(maxBinding / 2 ** 20).toFixed(1)} MiB (maxStorageBufferBindingSize)`,
       );
     }
-    return rt.upload(shape, stack(parts, dtype), dtype, name);
+    return rt.upload(shape, stack(parts, dtype), dtype, name, true); // exact size: no size-class rounding
   };
   const layers = Array.from({ length: cfg.numLayers }, (_, i) => {
     const p = `model.layers.${i}`;

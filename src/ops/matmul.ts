@@ -22,6 +22,17 @@ export interface MatmulView {
 }
 
 const SKINNY_MAX_ROWS = 8;
+/** shaders/matmul.wgsl: SK_THREADS, SK_COLS */
+const SKINNY_THREADS = 64;
+const SKINNY_COLS = 4;
+const FLAG_BIAS = 1;
+const FLAG_ACCUMULATE = 2;
+
+/** The skinny kernels read A and B as vec4 along K when both are contiguous there, K a multiple of 4. */
+function vec4Along(v: MatmulView): boolean {
+  const aligned = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+  return v.aSk === 1 && v.bSk === 1 && aligned(v.K, v.aSm, v.bSn, v.aOff ?? 0, v.bOff ?? 0);
+}
 
 export function matmul(
   rt: GpuRuntime,
@@ -33,19 +44,26 @@ export function matmul(
 ): void {
   if (a.dtype !== 'f32' || c.dtype !== 'f32') throw new Error('matmul: A and C must be f32');
   const skinny = v.M <= SKINNY_MAX_ROWS;
-  const rows = skinny ? (v.M <= 1 ? 1 : v.M <= 2 ? 2 : v.M <= 4 ? 4 : 8) : 1;
-  const constants: Record<string, number> = {};
-  if (opts.bias) constants.HAS_BIAS = 1;
-  if (opts.accumulate) constants.ACCUMULATE = 1;
-  if (skinny) constants.ROWS = rows;
+  const flags = (opts.bias ? FLAG_BIAS : 0) | (opts.accumulate ? FLAG_ACCUMULATE : 0);
+  // One pipeline per entry and weight type: shapes, strides, bias and accumulation are uniforms.
+  let kernel = weightKernel('matmul', 'tiled', b);
+  let blocksPerWorkgroup = 1; // blocks of SKINNY_COLS output columns
+  if (skinny && !vec4Along(v)) kernel = weightKernel('matmul', 'skinny', b);
+  else if (skinny && rt.info.subgroups) {
+    kernel = { ...weightKernel('matmul', 'skinny_vec4_subgroups', b), append: 'matmul_subgroups' };
+    kernel.enables = [...(kernel.enables ?? []), 'subgroups'];
+    // One block per subgroup: as many as the largest subgroups make (smaller ones leave some idle).
+    const lanes = rt.info.subgroupMaxSize || SKINNY_THREADS;
+    blocksPerWorkgroup = Math.max(1, Math.floor(SKINNY_THREADS / lanes));
+  } else if (skinny) kernel = weightKernel('matmul', 'skinny_vec4', b);
   rt.dispatch({
-    kernel: weightKernel('matmul', skinny ? 'skinny' : 'tiled', b, constants),
+    kernel,
     buffers: [a, b, opts.bias ?? rt.placeholder, c],
     params: params(
-      [v.M, v.N, v.K, 0, v.aSm, v.aSk, v.bSn, v.bSk, v.aOff ?? 0, v.bOff ?? 0, v.cOff ?? 0, v.cSm ?? v.N],
+      [v.M, v.N, v.K, flags, v.aSm, v.aSk, v.bSn, v.bSk, v.aOff ?? 0, v.bOff ?? 0, v.cOff ?? 0, v.cSm ?? v.N],
       [v.alpha ?? 1],
     ),
-    workgroups: skinny ? grid1d(rt, Math.ceil(v.N / 4)) : [Math.ceil(v.N / 64), Math.ceil(v.M / 64)],
+    workgroups: !skinny ? [Math.ceil(v.N / 64), Math.ceil(v.M / 64)] : grid1d(rt, Math.ceil(v.N / SKINNY_COLS / blocksPerWorkgroup)),
   });
 }
 

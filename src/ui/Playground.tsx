@@ -4,7 +4,7 @@ import { useMemo, useState, type ChangeEvent } from 'react';
 import { parseCompletion } from '../toolcall/decode.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { EXAMPLE_TOOLS, playgroundPrompt, toolName } from '../worker/prompt.ts';
-import type { Completion, GenerateReport } from '../worker/protocol.ts';
+import type { Completion, GenerateReport, LoadProgress } from '../worker/protocol.ts';
 import { AdapterPicker } from './AdapterPicker.tsx';
 import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
 import { NumberField, Segmented } from './fields.tsx';
@@ -114,9 +114,10 @@ function ModelCard() {
 // React's types do not know the directory-picker attribute, which Chromium, Firefox and Safari all support.
 const DIRECTORY_PICKER = { webkitdirectory: '', multiple: true } as object;
 
-function LoadProgressView({ label, progress }: { label: string; progress: { file: string; loaded: number; total?: number } | null }) {
+function LoadProgressView({ label, progress }: { label: string; progress: LoadProgress | null }) {
   const cancel = useStudio((s) => s.cancelLoad);
   const fraction = progress?.total ? progress.loaded / progress.total : null;
+  const amount = (n: number) => (progress?.unit === 'pipelines' ? String(n) : formatBytes(n));
   return (
     <div className="load-progress" data-testid="load-progress">
       <div className="progress-head">
@@ -125,8 +126,8 @@ function LoadProgressView({ label, progress }: { label: string; progress: { file
           {progress && (
             <>
               {' · '}
-              <code>{progress.file}</code> {formatBytes(progress.loaded)}
-              {progress.total !== undefined && ` of ${formatBytes(progress.total)}`}
+              <code>{progress.file}</code> {amount(progress.loaded)}
+              {progress.total !== undefined && ` of ${amount(progress.total)}`}
             </>
           )}
         </span>

@@ -64,7 +64,16 @@ export class Playground {
       hooks.onUnload();
     }
     const model = instantiateModel(rt, loaded);
-    this.current = { spec, source, files: loaded, model, generator: new Generator(model), tokenizer };
+    const generator = new Generator(model);
+    try {
+      // Every pipeline generation uses, compiled together now rather than one by one on the first prompt.
+      await generator.prepare((done, total) => onProgress?.({ file: 'GPU pipelines', loaded: done, total, unit: 'pipelines' }));
+    } catch (e) {
+      generator.release();
+      model.release();
+      throw e;
+    }
+    this.current = { spec, source, files: loaded, model, generator, tokenizer };
     const c = loaded.config;
     let params = 0;
     for (const t of loaded.tensors.values()) params += t.shape.reduce((a, b) => a * b, 1);

@@ -1,5 +1,5 @@
-// src/train/memory.ts replays the engine's allocations for a GRPO step; here its prediction meets
-// rt.bytesHeld after real steps (fresh runtimes: bytesHeld counts all a runtime's pool ever held).
+// src/train/memory.ts runs a GRPO step on the null device; here its figures meet rt.bytesHeld after the same
+// steps on the real device (fresh runtimes: bytesHeld counts all a runtime's pool ever held).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNodeRuntime } from '../../src/gpu/node.ts';
@@ -64,9 +64,9 @@ describe('GRPO step memory accounting', () => {
       const setup: GrpoMemorySetup = { ...c.setup, config: loaded.config, baseDtype: rt.info.f16 ? 'f16' : 'f32' };
       try {
         const run = await runGrpoSteps(rt, loaded, setup, c.steps);
-        expect(grpoStepMemory({ ...setup, steps: 0 }).heldBytes).toBe(run.heldAfterPolicy);
+        expect((await grpoStepMemory({ ...setup, steps: 0 })).heldBytes).toBe(run.heldAfterPolicy);
         for (let s = 1; s <= c.steps; s++) {
-          const predicted = grpoStepMemory({ ...setup, steps: s }).heldBytes;
+          const predicted = (await grpoStepMemory({ ...setup, steps: s })).heldBytes;
           const measured = run.heldAfterSteps[s - 1];
           expect(Math.abs(predicted - measured) / measured).toBeLessThan(0.01);
         }
@@ -76,8 +76,8 @@ describe('GRPO step memory accounting', () => {
     }, 300_000);
   }
 
-  it('computes the 0.5B target configuration (G = 8, 512 + 256 tokens) for f16 and f32 bases', () => {
-    const t = memoryTargets();
+  it('computes the 0.5B target configuration (G = 8, 512 + 256 tokens) for f16 and f32 bases', { timeout: 300_000 }, async () => {
+    const t = await memoryTargets();
     expect(t).toHaveLength(4);
     for (const x of t) {
       // weights alone: 494M parameters at 2 or 4 bytes, before the pool's size-class rounding
