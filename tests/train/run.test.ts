@@ -1,6 +1,7 @@
 // One run assembly (src/train/run.ts) behind both the CLI's train command and the studio's Worker: the same
 // config gives the same events in both paths' code. Also: a studio Start that fails changes nothing.
 // One GRPO step (with β ≠ 0: a KL reference) of the embedded tiny model on 2-token completions of ~60-token prompts, per path.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,5 +105,19 @@ describe('one run assembly for the studio and the CLI', () => {
       'grpo.temperature must be a finite number > 0, got 0',
     );
     expect(await shelf.current()).toBe(id);
+  });
+
+  it('hands the studio run over as one tar: the CLI export-run folder, the policy merged in the base dtype', async () => {
+    const [tar] = await training.handover(await gpu(), base, 'trl');
+    expect(tar.name).toBe('tool-n1-trl-step1.tar');
+    const out = mkdtempSync(join(tmpdir(), 'tooln1-handover-'));
+    writeFileSync(join(out, tar.name), new Uint8Array(await tar.blob.arrayBuffer()));
+    expect(spawnSync('tar', ['-xf', tar.name], { cwd: out, encoding: 'utf8' }).stderr).toBe('');
+    const folder = join(out, 'tool-n1-trl-step1');
+    const rows = ['train', 'test'].flatMap((s) => readFileSync(join(folder, 'data', `${s}.jsonl`), 'utf8').trim().split('\n'));
+    expect(rows).toHaveLength(records.length); // the seeded 50/50 split, both halves
+    expect(readFileSync(join(folder, 'train_trl.py'), 'utf8')).toContain('    num_generations=2,');
+    const merged = (await training.export(await gpu(), base)).find((f) => f.name === 'model.safetensors')!;
+    expect(readFileSync(join(folder, 'model', 'model.safetensors')).equals(new Uint8Array(await merged.blob.arrayBuffer()))).toBe(true);
   });
 });
