@@ -32,7 +32,7 @@ test('the playground loads the embedded model and streams G completions', async 
   await page.getByTestId('generate').click();
 
   const completions = page.getByTestId('completions');
-  await expect(completions).toHaveAttribute('data-status', 'done');
+  await expect(completions).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
   const cards = page.getByTestId('completion');
   await expect(cards).toHaveCount(2);
   for (const card of await cards.all()) {
