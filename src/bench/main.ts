@@ -23,6 +23,10 @@ import { benchLearning, learningReport, type LearningResult } from './learning.t
 import { tokenizerForModel } from '../model/tokenizer.ts';
 import { formatMemoryReport } from '../train/memory.ts';
 import { gib, inferenceTables, memoryTable, trainingTables } from './report.ts';
+import { benchVsOrt, QWEN2_25M_CONFIG, vsOrtTable, type VsOrtResult } from './vs-ort.ts';
+import { randomModel } from './random-model.ts';
+import { setUpOrtForNode } from '../onnx/ort-node.ts';
+import type { OrtBackend } from '../onnx/ort-model.ts';
 
 const HALF_B_DIR = join(PROJECT_ROOT, 'models-local', 'qwen2.5-0.5b-random');
 const PYTHON = '/usr/bin/python3';
@@ -44,6 +48,10 @@ const USAGE = `npm run bench -- [options]
   --tiny-mode M       full | lora: GRPO modes on the tiny model (repeatable; default full)
   --no-profile        skip the per-kernel profile of a decode step
   --json              print the results as JSON on stdout
+  --vs ort            instead: ours beside onnxruntime-web (WebGPU EP and WASM EP, 2 threads) on the same
+                      weights and adapter (models: embedded and 25m, a ~25M Qwen2 shape with random weights)
+  --ort-ep EP         with --vs ort: wasm | webgpu (repeatable; default wasm: under Node the WebGPU EP
+                      stalls at its first GPU→CPU readback on Dawn, see src/onnx/ort-node.ts)
   -h, --help`;
 
 interface Args {
@@ -60,6 +68,8 @@ interface Args {
   tinyModes: ('full' | 'lora')[];
   profile: boolean;
   json: boolean;
+  vs?: 'ort';
+  ortEps: OrtBackend[];
 }
 
 function parse(argv: string[]): Args {
@@ -79,6 +89,8 @@ function parse(argv: string[]): Args {
       'tiny-mode': { type: 'string', multiple: true },
       'no-profile': { type: 'boolean' },
       json: { type: 'boolean' },
+      vs: { type: 'string' },
+      'ort-ep': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -114,6 +126,11 @@ function parse(argv: string[]): Args {
     }),
     profile: !values['no-profile'],
     json: !!values.json,
+    vs: values.vs === undefined ? undefined : values.vs === 'ort' ? 'ort' : (() => { throw new Error(`--vs ${values.vs}: expected ort`); })(),
+    ortEps: (values['ort-ep'] ?? ['wasm']).map((e) => {
+      if (e !== 'webgpu' && e !== 'wasm') throw new Error(`--ort-ep ${e}: expected webgpu or wasm`);
+      return e;
+    }),
   };
 }
 
@@ -156,8 +173,36 @@ function adapterName(rt: GpuRuntime): string {
   return `${[i.vendor, i.architecture, i.description].filter(Boolean).join(' ')} (f16 ${i.f16 ? 'yes' : 'no'}, timestamps ${i.timestamps ? 'yes' : 'no'})`;
 }
 
+/** --vs ort: the side-by-side benchmark (src/bench/vs-ort.ts). */
+async function mainVsOrt(args: Args): Promise<void> {
+  const started = performance.now();
+  // Everything is imported and read before ORT's WASM runtime starts (see src/onnx/ort-node.ts).
+  const names = args.models.join() === 'embedded,0.5b' ? ['embedded', '25m'] : args.models;
+  const models = await Promise.all(names.map(async (n) => (n === '25m' ? randomModel(QWEN2_25M_CONFIG, 1, 'qwen2-25m-random') : (await openModels([n]))[0])));
+  const rt = await createNodeRuntime();
+  const adapter = adapterName(rt);
+  log(`adapter: ${adapter}`);
+  await setUpOrtForNode(1); // the full build cannot start WASM threads under Node (it fetches its worker script)
+  const results: VsOrtResult[] = [];
+  for (const m of models.filter(Boolean)) {
+    log(`vs ort: ${m.source} (${(parameterCount(m) / 1e6).toFixed(1)}M parameters)`);
+    results.push(await benchVsOrt(rt, m, { eps: args.ortEps, rounds: args.repeats ?? 2, decodeSteps: 4, log }));
+  }
+  rt.destroy();
+  const totalSec = (performance.now() - started) / 1000;
+  if (args.json) {
+    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), adapter, seconds: totalSec, vsOrt: results }, null, 2) + '\n');
+    return;
+  }
+  const out = [`Tool-N1 Studio vs onnxruntime-web — ${new Date().toISOString().slice(0, 10)}`, `adapter: ${adapter}`];
+  for (const r of results) out.push('', vsOrtTable(r));
+  out.push('', `(${totalSec.toFixed(0)} s in all; on SwiftShader only the ratios mean something)`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
+  if (args.vs === 'ort') return mainVsOrt(args);
   const started = performance.now();
   const rt = await createNodeRuntime();
   const adapter = adapterName(rt);

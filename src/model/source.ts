@@ -163,7 +163,7 @@ export function filesSource(files: Iterable<File> | ArrayLike<File>, label?: str
  * it returns true (the safetensors header check). The size hint preallocates; if the stream turns out
  * longer (a compressed transfer whose Content-Length counted compressed bytes) it falls back to chunks.
  */
-async function readStream(
+export async function readStream(
   file: string,
   opened: OpenedFile,
   opts: LoadOptions,

@@ -77,6 +77,15 @@ export function causalLmSignature(inputs: Meta, outputs: Meta, where: string, fa
   };
 }
 
+/** Why `backend` cannot start here (null: it can), naming the missing capability. */
+export function ortCapabilityProblem(backend: OrtBackend, threads: number, g: { navigator?: { gpu?: unknown }; SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean } = globalThis): string | null {
+  if (backend === 'webgpu' && !g.navigator?.gpu) return 'onnxruntime-web (webgpu) needs WebGPU (navigator.gpu), which this environment does not offer';
+  if (backend === 'wasm' && threads > 1 && (g.SharedArrayBuffer === undefined || g.crossOriginIsolated === false)) {
+    return `onnxruntime-web (wasm) with ${threads} threads needs SharedArrayBuffer, which needs a cross-origin-isolated page (COOP/COEP headers); use 1 thread`;
+  }
+  return null;
+}
+
 export interface OrtLoadOptions {
   backend: OrtBackend;
   /** the file's name in error messages */
@@ -116,6 +125,8 @@ export class OrtCausalLm {
 
   /** Creates the session (this compiles the graph) and checks its signature; a failure releases it. */
   static async create(model: Uint8Array, opts: OrtLoadOptions): Promise<OrtCausalLm> {
+    const problem = ortCapabilityProblem(opts.backend, ort.env.wasm.numThreads ?? 1);
+    if (problem) throw new OrtModelError(`${opts.where}: ${problem}`);
     let session: ort.InferenceSession;
     const kvOnGpu = opts.backend === 'webgpu';
     try {

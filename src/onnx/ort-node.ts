@@ -3,6 +3,9 @@
 // Dawn's queue.writeBuffer rejects a SharedArrayBuffer and views of one (ORT's WASM heap is shared): the
 // queue's writeBuffer copies such data first. Dawn hands out a new queue wrapper per access, so the
 // method is replaced on the prototype (other data passes through untouched).
+// Known limits here (ORT-web 1.30, webgpu 0.6.2): the WebGPU EP creates its session but its first run stalls
+// at the first GPU→CPU copy (a mapAsync that never resolves); the full build starts no WASM threads under
+// Node (it fetches its worker script), so the WASM EP runs on 1 thread.
 import * as ort from 'onnxruntime-web/all';
 import { nodeGpuObject } from '../gpu/node.ts';
 

@@ -11,7 +11,8 @@ import { loadModel, type LoadedModel } from '../../src/model/source.ts';
 import { instantiateModel } from '../../src/model/instantiate.ts';
 import { Generator } from '../../src/model/generate.ts';
 import { exportOnnxFolder, exportOnnxGraph, OnnxExportError } from '../../src/onnx/export.ts';
-import { OrtCausalLm, OrtModelError, type OrtBackend } from '../../src/onnx/ort-model.ts';
+import { OrtCausalLm, OrtModelError, ortCapabilityProblem, type OrtBackend } from '../../src/onnx/ort-model.ts';
+import { loadOnnxFolder } from '../../src/onnx/onnx-source.ts';
 import { OrtGenerator } from '../../src/onnx/ort-generator.ts';
 import { GraphBuilder } from '../../src/onnx/graph-builder.ts';
 import { setUpOrtForNode } from '../../src/onnx/ort-node.ts';
@@ -118,6 +119,22 @@ describe('ONNX export on onnxruntime-web (WASM EP)', () => {
 });
 
 describe('ONNX bad input', () => {
+  it('an ONNX folder without onnx/ is refused, naming where it looked; an export folder loads', async () => {
+    const plain = join(FIXTURES, names[0]);
+    await expect(loadOnnxFolder(dirSource(plain))).rejects.toThrow(/onnx\/: no ONNX graph \(looked for onnx\/model\.onnx, onnx\/model_fp16\.onnx\)/);
+    const out = mkdtempSync(join(tmpdir(), 'onnx-folder-'));
+    await exportOnnx.run(['--model', plain, '--out', out]);
+    const folder = await loadOnnxFolder(dirSource(out));
+    expect(folder.where).toMatch(/onnx\/model\.onnx$/);
+    expect(folder.config.numLayers).toBe(2);
+  });
+
+  it('a backend that cannot start names the missing capability', () => {
+    expect(ortCapabilityProblem('webgpu', 1, {})).toMatch(/needs WebGPU \(navigator\.gpu\)/);
+    expect(ortCapabilityProblem('wasm', 2, { crossOriginIsolated: false, SharedArrayBuffer })).toMatch(/2 threads needs SharedArrayBuffer/);
+    expect(ortCapabilityProblem('wasm', 1, {})).toBeNull();
+  });
+
   it('an export too big for one protobuf without external data is refused, naming the limit', async () => {
     const loaded = await loadModel(dirSource(join(FIXTURES, names[0])));
     expect(() => exportOnnxGraph(loaded, { dtype: 'f32', externalData: 'never', protobufLimit: 2 ** 20 })).toThrow(OnnxExportError);

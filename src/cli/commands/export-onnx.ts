@@ -2,7 +2,8 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs, requireString } from '../args.ts';
-import { openModel } from '../model.ts';
+import { modelSource } from '../model.ts';
+import { loadModel } from '../../model/source.ts';
 import { exportOnnxFolder } from '../../onnx/export.ts';
 import type { OnnxDtype } from '../../onnx/qwen2-graph.ts';
 
@@ -15,7 +16,7 @@ export const exportOnnx: CliCommand = {
     const dtype = (args.dtype ?? 'f32') as OnnxDtype;
     if (dtype !== 'f32' && dtype !== 'f16') throw new UsageError('--dtype must be f32 or f16');
     const out = requireString(args, 'out');
-    const { loaded } = await openModel(requireString(args, 'model'));
+    const loaded = await loadModel(modelSource(requireString(args, 'model'))); // the tokenizer files are copied, not needed
     const files = exportOnnxFolder(loaded, { dtype });
     for (const file of files) {
       const path = join(out, file.path);
