@@ -109,3 +109,43 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   await testInfo.attach('training', { path: shot, contentType: 'image/png' });
   expect(pageErrors).toEqual([]);
 });
+
+// SFT as a method on the Training tab, then "Continue with GRPO" from its policy: one SFT step (loss, token
+// accuracy, the held-out greedy reward) and one GRPO step, the SFT curves kept above the GRPO ones.
+test('an SFT run, then Continue with GRPO from its policy, keeping the SFT curves', async ({ page }) => {
+  test.setTimeout(600_000);
+  const pageErrors = collectPageErrors(page);
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
+  await page.getByTestId('tab-training').click();
+  await page.getByTestId('train-load-embedded').click();
+  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+
+  const fill = async (fields: Record<string, number>) => {
+    for (const [testid, value] of Object.entries(fields)) await page.getByTestId(testid).fill(String(value));
+  };
+  await fill({ 'data-train-size': 64, 'data-heldout-size': 24, 'max-prompt-tokens': 360 });
+  await page.getByTestId('method-sft').click();
+  await fill({ 'sft-steps': 1, 'sft-batch-size': 2, 'sft-micro-batch': 2, 'sft-max-new-tokens': 4, 'sft-eval-every': 1, 'sft-eval-size': 1, 'sft-checkpoint-every': 0 });
+  await page.getByTestId('train-start').click();
+
+  const run = page.getByTestId('train-run');
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+  await expect(page.getByTestId('chart-sft-loss')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('train-sft-charts').locator('canvas')).toHaveCount(4);
+  await expect(page.getByTestId('train-last-step')).toContainText(/loss \d+\.\d+ · token accuracy \d+%/);
+  await expect(page.getByTestId('train-console')).toContainText('held-out mean reward');
+  await expect(page.getByTestId('checkpoint-info')).toContainText('step 1 of 1');
+
+  // GRPO from the SFT policy, with the form's GRPO settings.
+  await page.getByTestId('method-grpo').click();
+  await fill({ steps: 1, 'prompts-per-step': 1, 'group-size': 2, 'max-new-tokens': 4, 'micro-batch': 2, 'eval-every': 0, 'checkpoint-every': 0 });
+  await page.getByTestId('train-continue-grpo').click();
+  await expect(run).toHaveAttribute('data-status', 'running');
+  await expect(run).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+  await expect(page.getByTestId('chart-reward')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('chart-sft-loss')).toHaveAttribute('data-points', '1');
+  await expect(page.getByTestId('prompt-group')).toHaveCount(1);
+  await expect(page.getByTestId('train-run')).toContainText('GRPO');
+  expect(pageErrors).toEqual([]);
+});

@@ -3,7 +3,8 @@
 //
 // On disk (JSON Lines or a JSON array), one instance per record:
 //   {"id"?: string|number, "query": "..." | "messages": [{"role", "content", "tool_calls"?}],
-//    "tools": [<tool spec>, ...], "answers": [{"name": ..., "arguments": {...}}, ...]}
+//    "tools": [<tool spec>, ...], "answers": [{"name": ..., "arguments": {...}}, ...],
+//    "completion"?: "<think>…</think>\n<tool_call>[…]</tool_call>" (an SFT target), "reasoning"?: "…" (a trace)}
 // `query` is a single user turn. `messages` roles: system (first only), user, assistant (with optional
 // tool_calls [{name, arguments}]), tool; the last message is from the user or a tool.
 
@@ -16,6 +17,12 @@ export interface Instance extends Conversation {
   id: string;
   tools: JsonObject[];
   answers: ToolCall[];
+  /** the record's first line in its file */
+  line?: number;
+  /** an SFT target answer given by the record (instance format's "completion") */
+  completion?: string;
+  /** a reasoning trace given by the record (distilled traces): an SFT target's think part */
+  reasoning?: string;
 }
 
 /** A tool's name, whether the spec is bare ({name, ...}) or wrapped ({type: "function", function: {name}}). */
@@ -84,7 +91,13 @@ export function instanceFromRecord(value: Json, line: number): Instance {
   const answers = validateCalls(value.answers, 'answers');
   const unknown = unknownToolCalled(answers, tools);
   if (unknown !== undefined) throw new Error(`answers call ${JSON.stringify(unknown)}, which is not among the tools`);
-  return { id: recordId(value, line), ...dialogue, tools, answers };
+  const extras: Pick<Instance, 'completion' | 'reasoning'> = {};
+  for (const key of ['completion', 'reasoning'] as const) {
+    if (value[key] === undefined) continue;
+    if (typeof value[key] !== 'string') throw new Error(`${key} must be a string`);
+    extras[key] = value[key] as string;
+  }
+  return { id: recordId(value, line), ...dialogue, tools, answers, line, ...extras };
 }
 
 export function parseInstances(text: string): LoadResult<Instance> {

@@ -31,19 +31,19 @@ export function templatedThought(answers: ToolCall[]): string {
   return `The request needs ${list}.`;
 }
 
-/** The think part of a target. */
-export function thinkPart(answers: ToolCall[], reasoning: SftReasoning): string {
-  return reasoning === 'none' ? '<think></think>' : `<think> ${templatedThought(answers)} </think>`;
+/** The think part of a target; `given` is a record's own reasoning trace, used in place of the templated one. */
+export function thinkPart(answers: ToolCall[], reasoning: SftReasoning, given?: string): string {
+  return reasoning === 'none' ? '<think></think>' : `<think> ${given?.trim() || templatedThought(answers)} </think>`;
 }
 
 /** An answer in the thinking template for these calls, without the end of turn. */
-export function sftAnswer(answers: ToolCall[], reasoning: SftReasoning): string {
-  return `${thinkPart(answers, reasoning)}\n${toolCallBlock(answers)}`;
+export function sftAnswer(answers: ToolCall[], reasoning: SftReasoning, given?: string): string {
+  return `${thinkPart(answers, reasoning, given)}\n${toolCallBlock(answers)}`;
 }
 
-/** The full SFT target completion for an instance: answer then end of turn (tokenized, its last id is the EOS). */
-export function sftTarget(instance: Pick<Instance, 'answers'>, reasoning: SftReasoning): string {
-  return sftAnswer(instance.answers, reasoning) + END_OF_TURN;
+/** The full SFT target completion for an instance: answer then end of turn (tokenized, its last id is the EOS); a record's `reasoning` is its think part. */
+export function sftTarget(instance: Pick<Instance, 'answers' | 'reasoning'>, reasoning: SftReasoning): string {
+  return sftAnswer(instance.answers, reasoning, instance.reasoning) + END_OF_TURN;
 }
 
 const ANSWER_SHAPE = /^<think>([\s\S]*?)<\/think>\n<tool_call>[\s\S]*<\/tool_call>(?:<\|im_end\|>)?$/;

@@ -21,6 +21,7 @@ export function instanceFromXlam(value: Json, line: number): Instance {
     query: value.query ?? null,
     tools: embeddedJson(value.tools ?? null, 'tools'),
     answers: embeddedJson(value.answers ?? null, 'answers'),
+    ...(value.reasoning !== undefined && { reasoning: value.reasoning }),
   };
   return instanceFromRecord(value.id === undefined ? record : { id: value.id, ...record }, line);
 }

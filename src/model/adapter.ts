@@ -5,10 +5,10 @@
 
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import type { Qwen2Config } from './config.ts';
-import { PEFT_MODULE, SITE_OF, loraGeometry, type LoraTarget } from './lora.ts';
+import { PEFT_MODULE, SITE_OF, addLowRank, loraGeometry, type LoraTarget } from './lora.ts';
 import type { LayerAdapters, Qwen2Model } from './model.ts';
 import { parseSafetensors, toFloat32, type TensorView } from './safetensors.ts';
-import { ModelLoadError, readFileBytes, readJson, type LoadOptions, type ModelSource } from './source.ts';
+import { ModelLoadError, readFileBytes, readJson, type LoadedModel, type LoadOptions, type ModelSource } from './source.ts';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -129,4 +129,21 @@ export function attachAdapter(rt: GpuRuntime, model: Qwen2Model, adapter: PeftAd
     if (model.adapters === layers) model.adapters = null;
     for (const t of uploaded) t.release();
   };
+}
+
+/**
+ * The base with the adapter merged into its weights (W + scale·B·A, in f32): a model to start from, as a
+ * GRPO run continues an SFT run's LoRA adapter. The base's other tensors are shared, not copied.
+ */
+export function mergeAdapter(base: LoadedModel, adapter: PeftAdapter): LoadedModel {
+  const tensors = new Map(base.tensors);
+  for (const p of adapter.pairs) {
+    const name = `model.layers.${p.layer}.${PEFT_MODULE[p.target]}.weight`;
+    const old = tensors.get(name);
+    if (!old) throw new ModelLoadError(`${adapter.source}: the base ${base.source} has no tensor ${name}`);
+    const W = toFloat32(old).slice(); // one pair per layer and projection: each weight is merged once
+    addLowRank(W, toFloat32(p.A), toFloat32(p.B), adapter.scale, p.A.shape[0], p.A.shape[1], p.B.shape[0]);
+    tensors.set(name, { ...old, file: adapter.source, dtype: 'F32', bytes: new Uint8Array(W.buffer, W.byteOffset, W.byteLength) });
+  }
+  return { ...base, source: `${base.source} + ${adapter.source}`, tensors };
 }

@@ -31,3 +31,14 @@ export function loraGeometry(c: Qwen2Config): Record<LoraTarget, LoraGeometry> {
   const g = (inWidth: number, outRows: number, colOff: number): LoraGeometry => ({ inWidth, outRows, colOff });
   return { q: g(D, q, 0), k: g(D, kv, q), v: g(D, kv, q + kv), o: g(q, D, 0), gate: g(D, I, 0), up: g(D, I, I), down: g(I, D, 0) };
 }
+
+/** W [outRows, inWidth] += scale · B [outRows, rank] · A [rank, inWidth]: a LoRA update merged into its weight. */
+export function addLowRank(W: Float32Array, A: Float32Array, B: Float32Array, scale: number, rank: number, inWidth: number, outRows: number): void {
+  for (let o = 0; o < outRows; o++) {
+    for (let r = 0; r < rank; r++) {
+      const b = scale * B[o * rank + r];
+      if (b === 0) continue;
+      for (let i = 0; i < inWidth; i++) W[o * inWidth + i] += b * A[r * inWidth + i];
+    }
+  }
+}

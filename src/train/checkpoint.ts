@@ -7,6 +7,7 @@ import type { Tensor } from '../gpu/runtime.ts';
 import { firstNonFinite, parseSafetensors, toFloat32, writeSafetensors, type SafetensorsDType, type TensorView, type WritableTensor } from '../model/safetensors.ts';
 import { f32ToBf16Bits, f32ToF16Bits } from '../gpu/half.ts';
 import { PEFT_MODULE, type LoraTarget, type Policy } from './policy.ts';
+import { addLowRank } from '../model/lora.ts';
 import type { TrainerState } from './trainer.ts';
 
 export interface CheckpointMeta {
@@ -173,15 +174,7 @@ export async function exportMerged(policy: Policy, base: LoadedModel): Promise<U
           merged.set(name, W);
           const A = (await rt.read(a.A)) as Float32Array;
           const B = (await rt.read(a.B)) as Float32Array;
-          const [rank, inW] = a.A.shape;
-          const outRows = a.B.shape[0];
-          for (let o = 0; o < outRows; o++) {
-            for (let r = 0; r < rank; r++) {
-              const b = a.scale * B[o * rank + r];
-              if (b === 0) continue;
-              for (let i = 0; i < inW; i++) W[o * inW + i] += b * A[r * inW + i];
-            }
-          }
+          addLowRank(W, A, B, a.scale, a.A.shape[0], a.A.shape[1], a.B.shape[0]);
         }
       }
     }

@@ -8,6 +8,8 @@ import { SYNTHETIC_LEVELS, type SyntheticLevel } from '../data/synthetic.ts';
 import type { LossType, ScaleRewards } from './objectives.ts';
 import type { LoraSettings, LoraTarget } from './policy.ts';
 import { PAPER_GRPO, type GrpoConfig } from './trainer.ts';
+import { DEFAULT_SFT, type SftConfig } from './sft-trainer.ts';
+import { SFT_REASONING } from '../data/sft.ts';
 import { REWARDS, type RewardName } from '../toolcall/reward.ts';
 import { resolveTemplate, type TemplateOptions } from '../toolcall/template.ts';
 
@@ -19,6 +21,8 @@ export type FileData = { train: string; heldout?: string; format: DatasetFormat;
 export type DataConfig = { synthetic: SyntheticData } | FileData;
 
 export interface TrainConfig {
+  /** GRPO (the paper's RL) or supervised fine-tuning on target completions */
+  method: 'grpo' | 'sft';
   model: ModelSpec;
   mode: 'full' | 'lora';
   /** null for full fine-tuning */
@@ -29,14 +33,19 @@ export interface TrainConfig {
   /** longer prompts are dropped (the paper: 4096); lowered to fit the model's positions */
   maxPromptTokens: number;
   grpo: GrpoConfig;
+  /** used when method is 'sft' */
+  sft: SftConfig;
   /** checkpoint to continue from */
   resume: string | null;
 }
 
+/** The method's settings: steps, the seed that draws the run's split, init and samples, the decoding budget. */
+export const methodConfig = (config: TrainConfig): GrpoConfig | SftConfig => (config.method === 'sft' ? config.sft : config.grpo);
+
 export const LORA_TARGETS: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 export const DEFAULT_LORA: LoraSettings = { rank: 8, alpha: 16, targets: LORA_TARGETS };
-/** GrpoConfig fields that must be whole numbers ≥ 1 */
-const COUNTS = ['steps', 'promptsPerStep', 'groupSize', 'maxNewTokens', 'iterations', 'miniBatches', 'microBatch'];
+/** GrpoConfig and SftConfig fields that must be whole numbers ≥ 1 */
+const COUNTS = ['steps', 'promptsPerStep', 'groupSize', 'maxNewTokens', 'iterations', 'miniBatches', 'microBatch', 'batchSize'];
 /** whole numbers ≥ 0 (0: never / none) */
 const WHOLE = ['evalEvery', 'evalSize', 'checkpointEvery', 'seed', 'topK'];
 /** finite numbers > 0 */
@@ -132,9 +141,10 @@ export function parseTrainConfigText(source: string, where: string, resolvePath:
  */
 export function resolveTrainConfig(json: unknown, resolvePath: (p: string) => string = (p) => p): TrainConfig {
   const c = object(json, 'config');
-  onlyKeys(c, ['model', 'mode', 'lora', 'data', 'reward', 'template', 'maxPromptTokens', 'grpo', 'resume'], 'config');
+  onlyKeys(c, ['method', 'model', 'mode', 'lora', 'data', 'reward', 'template', 'maxPromptTokens', 'grpo', 'sft', 'resume'], 'config');
   const mode = c.mode === undefined ? 'full' : oneOf(c.mode, ['full', 'lora'] as const, 'mode');
   return {
+    method: c.method === undefined ? 'grpo' : oneOf(c.method, ['grpo', 'sft'] as const, 'method'),
     model: modelSpec(c.model, resolvePath),
     mode,
     lora: mode === 'lora' ? lora(c.lora) : null,
@@ -143,6 +153,7 @@ export function resolveTrainConfig(json: unknown, resolvePath: (p: string) => st
     template: resolveTemplate(c.template),
     maxPromptTokens: c.maxPromptTokens === undefined ? 4096 : count(c.maxPromptTokens, 'maxPromptTokens'),
     grpo: grpo(c.grpo),
+    sft: sft(c.sft),
     resume: c.resume === undefined || c.resume === null ? null : resolvePath(text(c.resume, 'resume')),
   };
 }
@@ -196,16 +207,7 @@ function data(v: unknown, resolvePath: (p: string) => string): DataConfig {
 function grpo(v: unknown): GrpoConfig {
   const o = v === undefined ? {} : object(v, 'grpo');
   onlyKeys(o, Object.keys(PAPER_GRPO), 'grpo');
-  for (const [k, x] of Object.entries(o)) {
-    const where = `grpo.${k}`;
-    if (COUNTS.includes(k)) count(x, where);
-    else if (WHOLE.includes(k)) count(x, where, 0);
-    else if (POSITIVE.includes(k)) positive(x, where);
-    else if (NON_NEGATIVE.includes(k)) nonNegative(x, where);
-    else if (typeof PAPER_GRPO[k as keyof GrpoConfig] === 'number' && (typeof x !== 'number' || !Number.isFinite(x))) throw new Error(`${where} must be a finite number`);
-    else if (typeof PAPER_GRPO[k as keyof GrpoConfig] === 'boolean' && typeof x !== 'boolean') throw new Error(`${where} must be true or false`);
-  }
-  for (const k of ['beta1', 'beta2'] as const) if (o[k] !== undefined) fraction(o[k], `grpo.${k}`, 'below');
+  settings(o, PAPER_GRPO, 'grpo');
   if (o.topP !== undefined) fraction(o.topP, 'grpo.topP', 'above');
   if (o.scaleRewards !== undefined) oneOf(o.scaleRewards, ['group', 'batch', 'none'] satisfies ScaleRewards[], 'grpo.scaleRewards');
   const config = { ...PAPER_GRPO, ...(o as Partial<GrpoConfig>) };
@@ -213,7 +215,6 @@ function grpo(v: unknown): GrpoConfig {
   if (config.miniBatches > config.promptsPerStep) {
     throw new Error(`grpo.miniBatches (${config.miniBatches}) must not exceed grpo.promptsPerStep (${config.promptsPerStep}): a mini-batch holds whole groups`);
   }
-  if (o.schedule !== undefined) schedule(o.schedule, 'grpo.schedule');
   const obj = o.objective === undefined ? {} : object(o.objective, 'grpo.objective');
   onlyKeys(obj, Object.keys(PAPER_GRPO.objective), 'grpo.objective');
   if (obj.lossType !== undefined) oneOf(obj.lossType, ['grpo', 'bnpo', 'dr_grpo', 'dapo'] satisfies LossType[], 'grpo.objective.lossType');
@@ -222,6 +223,30 @@ function grpo(v: unknown): GrpoConfig {
   // dr_grpo divides by the longest completion allowed: by default the one actually allowed.
   const maxCompletionLength = obj.maxCompletionLength === undefined ? config.maxNewTokens : count(obj.maxCompletionLength, 'grpo.objective.maxCompletionLength');
   return { ...config, objective: { ...PAPER_GRPO.objective, ...(obj as Partial<GrpoConfig['objective']>), maxCompletionLength } };
+}
+
+/** The checks GRPO and SFT settings share: counts, finite numbers, switches, AdamW's betas, the schedule. */
+function settings(o: Obj, defaults: object, block: string): void {
+  for (const [k, x] of Object.entries(o)) {
+    const where = `${block}.${k}`;
+    const d = (defaults as Obj)[k];
+    if (COUNTS.includes(k)) count(x, where);
+    else if (WHOLE.includes(k)) count(x, where, 0);
+    else if (POSITIVE.includes(k)) positive(x, where);
+    else if (NON_NEGATIVE.includes(k)) nonNegative(x, where);
+    else if (typeof d === 'number' && (typeof x !== 'number' || !Number.isFinite(x))) throw new Error(`${where} must be a finite number`);
+    else if (typeof d === 'boolean' && typeof x !== 'boolean') throw new Error(`${where} must be true or false`);
+  }
+  for (const k of ['beta1', 'beta2']) if (o[k] !== undefined) fraction(o[k], `${block}.${k}`, 'below');
+  if (o.schedule !== undefined) schedule(o.schedule, `${block}.schedule`);
+}
+
+function sft(v: unknown): SftConfig {
+  const o = v === undefined ? {} : object(v, 'sft');
+  onlyKeys(o, Object.keys(DEFAULT_SFT), 'sft');
+  settings(o, DEFAULT_SFT, 'sft');
+  if (o.reasoning !== undefined) oneOf(o.reasoning, SFT_REASONING, 'sft.reasoning');
+  return { ...DEFAULT_SFT, ...(o as Partial<SftConfig>) };
 }
 
 function schedule(v: unknown, where: string): void {

@@ -1,4 +1,5 @@
-// What a training run reports, in order: per-sample rollouts, per-step metrics, evaluations, logs.
+// What a training run reports, in order: per-sample rollouts, per-step metrics (GRPO's 'step', SFT's
+// 'sft-step'), evaluations (the same held-out greedy reward for both), logs.
 // The CLI writes them as JSON Lines; the Worker forwards them to the studio's live panel.
 
 export type TrainEvent =
@@ -38,6 +39,22 @@ export type TrainEvent =
       tokensPerSec: number;
       rolloutMs: number;
       scoringMs: number;
+      updateMs: number;
+    }
+  | {
+      type: 'sft-step';
+      step: number;
+      /** token-mean cross-entropy of the target tokens */
+      loss: number;
+      /** share of target tokens that are the policy's greedy choice (before the step's update) */
+      tokenAccuracy: number;
+      gradNorm: number;
+      lr: number;
+      /** 1 when the update was skipped for a non-finite loss or gradient */
+      skipped: number;
+      /** target tokens in the batch */
+      tokens: number;
+      tokensPerSec: number;
       updateMs: number;
     }
   | { type: 'eval'; step: number; meanReward: number; examples: number }

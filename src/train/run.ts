@@ -1,5 +1,5 @@
 // One training run, assembled the same way for the studio's Worker and the CLI: the data and its seeded
-// held-out split, the prompt-length clamp, policy and reference model, resume from a checkpoint, the run
+// held-out split, the prompt-length clamp, SFT targets, policy and reference model, the method's trainer, resume from a checkpoint, the run
 // loop with its checkpoints and device-loss report, and the export. What differs between the two is only
 // where files go (a RunStorage: OPFS in the browser, atomic files in Node) and how datasets are read.
 import { parseDataset } from '../data/datasets.ts';
@@ -13,11 +13,16 @@ import type { LoadedModel, ModelSource } from '../model/source.ts';
 import type { QwenTokenizer } from '../model/tokenizer.ts';
 import { Rng } from '../util/random.ts';
 import { exportMerged, exportPeft, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.ts';
-import { resolveTrainConfig, type DataConfig, type ModelSpec, type TrainConfig } from './config.ts';
+import { methodConfig, resolveTrainConfig, type DataConfig, type ModelSpec, type TrainConfig } from './config.ts';
+export { methodConfig };
 import type { TrainEvent } from './events.ts';
-import { Policy, type LoraSettings, type LoraTarget } from './policy.ts';
+import { Policy, type LoraSettings } from './policy.ts';
+import { loraGeometry } from '../model/lora.ts';
 import { toolCallTask, type ToolCallExample, type ToolCallTask } from './toolcall-task.ts';
 import { GrpoTrainer } from './trainer.ts';
+import type { TrainingLoop } from './loop.ts';
+import { SftTrainer, type SftTarget } from './sft-trainer.ts';
+import { END_OF_TURN, sftCompletionError, sftTarget } from '../data/sft.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** Files copied next to a merged export so that it loads like the original model folder. */
@@ -43,49 +48,85 @@ export interface RunModel {
 /** A dataset path → its text (Node: a file or URL; the studio: the uploaded file). */
 export type ReadText = (path: string) => Promise<string>;
 
+/** A training prompt with its SFT target. */
+export type SftToolCallExample = ToolCallExample & SftTarget;
+
 /** A run ready for the GPU: validated config, prompts, sizes. Building it touches no GPU. */
 export interface PreparedRun {
   config: TrainConfig;
   model: RunModel;
   task: ToolCallTask;
+  /** SFT: the training prompts with their targets (null for GRPO) */
+  sftTrain: SftToolCallExample[] | null;
   /** longest prompt + completion: sizes the policy's position tables */
   maxPositions: number;
   /** what the data loading had to say (skipped records, dropped prompts) */
   notes: Extract<TrainEvent, { type: 'log' }>[];
 }
 
-/** The seed that draws the run's split, init and samples. */
-export const runSeed = (config: TrainConfig): number => config.grpo.seed;
 
 /** Validates the config against the model and reads the data; every error comes before any GPU work. */
 export async function prepareRun(raw: TrainConfig, model: RunModel, readText: ReadText): Promise<PreparedRun> {
   const config = resolveTrainConfig(raw);
   const mc = model.loaded.config;
   if (config.lora) loraFits(config.lora, mc);
-  const maxNewTokens = config.grpo.maxNewTokens;
+  const { maxNewTokens, seed } = methodConfig(config);
   // The prompt limit leaves room for the completion inside the model's positions.
   const maxPromptTokens = Math.min(config.maxPromptTokens, mc.maxPositionEmbeddings - maxNewTokens);
-  if (maxPromptTokens < 1) throw new Error(`grpo.maxNewTokens ${maxNewTokens} leaves no room for a prompt in the model's ${mc.maxPositionEmbeddings} positions`);
+  if (maxPromptTokens < 1) throw new Error(`${config.method}.maxNewTokens ${maxNewTokens} leaves no room for a prompt in the model's ${mc.maxPositionEmbeddings} positions`);
   const notes: PreparedRun['notes'] = [];
   const note = (level: 'info' | 'warn', message: string) => notes.push({ type: 'log', level, message });
-  const { train, heldout } = await loadInstances(config.data, runSeed(config), readText, note);
+  const { train, heldout } = await loadInstances(config.data, seed, readText, note);
   const task = toolCallTask(model.tokenizer, train, heldout, { reward: config.reward, template: config.template, maxPromptTokens });
   const dropped = task.dropped.train.length + task.dropped.heldout.length;
   note(dropped > 0 ? 'warn' : 'info', `${task.train.length} training and ${task.heldout.length} held-out prompts (${dropped} longer than ${maxPromptTokens} tokens dropped)`);
+  const sftTrain = config.method === 'sft' ? sftExamples(config, task.train, model.tokenizer, mc.maxPositionEmbeddings, note) : null;
   const longest = [...task.train, ...task.heldout].reduce((n, e) => Math.max(n, e.promptIds.length), 0);
-  return { config, model, task, maxPositions: longest + maxNewTokens, notes };
+  const longestTarget = (sftTrain ?? []).reduce((n, e) => Math.max(n, e.promptIds.length + e.targetIds.length), 0);
+  return { config, model, task, sftTrain, maxPositions: Math.max(longest + maxNewTokens, longestTarget), notes };
+}
+
+/**
+ * The SFT targets of the training prompts: a record's own completion (checked against the thinking template
+ * for the reasoning mode) or one rendered from its calls (src/data/sft.ts). A record of the instance format
+ * without a completion, or with one that is not a valid answer, stops the run naming its file and line.
+ */
+function sftExamples(
+  config: TrainConfig, train: ToolCallExample[], tokenizer: QwenTokenizer, positions: number, note: (level: 'info' | 'warn', message: string) => void,
+): SftToolCallExample[] {
+  const { reasoning } = config.sft;
+  const file = 'synthetic' in config.data ? null : config.data;
+  const where = (e: ToolCallExample) => (file ? `${file.train}:${e.instance.line ?? e.id}` : `synthetic instance ${e.id}`);
+  let tooLong = 0;
+  const out = train.flatMap((e) => {
+    const { completion } = e.instance;
+    let target: string;
+    if (completion !== undefined) {
+      const error = sftCompletionError(completion, reasoning);
+      if (error) throw new Error(`${where(e)}: the completion is not a valid SFT target for sft.reasoning "${reasoning}": ${error}`);
+      target = completion.endsWith(END_OF_TURN) ? completion : completion + END_OF_TURN;
+    } else if (file?.format === 'instance') {
+      throw new Error(`${where(e)}: an SFT record needs a "completion" (the answer to teach), or train on xlam/toolace/synthetic data, whose targets are rendered from their calls`);
+    } else target = sftTarget(e.instance, reasoning);
+    const targetIds = tokenizer.encode(target);
+    if (e.promptIds.length + targetIds.length > positions) {
+      tooLong++;
+      return [];
+    }
+    return [{ ...e, targetIds }];
+  });
+  if (tooLong > 0) note('warn', `${tooLong} training prompts dropped: prompt and target together exceed the model's ${positions} positions`);
+  if (out.length === 0) throw new Error('no training prompt has an SFT target that fits the model');
+  return out;
 }
 
 /** A LoRA rank above a layer's width would train for minutes on a meaningless factorisation: refuse it. */
 function loraFits(lora: LoraSettings, c: LoadedModel['config']): void {
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const D = c.hiddenSize;
-  const I = c.intermediateSize;
-  const dims: Record<LoraTarget, [number, number]> = { q: [D, q], k: [D, kv], v: [D, kv], o: [q, D], gate: [D, I], up: [D, I], down: [I, D] };
+  const geometry = loraGeometry(c);
   for (const t of lora.targets) {
-    const most = Math.min(...dims[t]);
-    if (lora.rank > most) throw new Error(`lora.rank ${lora.rank} is above what the ${t} projection (${dims[t].join(' × ')}) can hold: at most ${most}`);
+    const { inWidth, outRows } = geometry[t];
+    const most = Math.min(inWidth, outRows);
+    if (lora.rank > most) throw new Error(`lora.rank ${lora.rank} is above what the ${t} projection (${inWidth} × ${outRows}) can hold: at most ${most}`);
   }
 }
 
@@ -147,8 +188,8 @@ export function readResume(bytes: Uint8Array, where: string): Resume {
 /** The settings that differ between two resolved configs (the step count may grow on resume). */
 export function changedSettings(before: TrainConfig, now: TrainConfig): string[] {
   const settings = (c: TrainConfig): [string, unknown][] => [
-    ...Object.entries(c).filter(([k]) => k !== 'grpo' && k !== 'resume'),
-    ...Object.entries(c.grpo).filter(([k]) => k !== 'steps').map(([k, v]): [string, unknown] => [`grpo.${k}`, v]),
+    ...Object.entries(c).filter(([k]) => k !== 'grpo' && k !== 'sft' && k !== 'resume'),
+    ...Object.entries(methodConfig(c)).filter(([k]) => k !== 'steps').map(([k, v]): [string, unknown] => [`${c.method}.${k}`, v]),
   ];
   const old = new Map(settings(before));
   return settings(now).filter(([k, v]) => JSON.stringify(old.get(k)) !== JSON.stringify(v)).map(([k]) => k);
@@ -169,25 +210,29 @@ export interface RunResult {
 /** A run on the GPU: the policy, its reference and the trainer over the prepared task. */
 export class Run {
   readonly policy: Policy;
-  readonly trainer: GrpoTrainer<ToolCallExample>;
+  readonly trainer: TrainingLoop<ToolCallExample>;
   /** a frozen copy of the starting weights this run made (full fine-tuning with β ≠ 0) */
   private ownReference: Qwen2Model | null = null;
   /** the step of the checkpoint in storage: nothing to write again */
   private savedStep: number;
 
   constructor(readonly rt: GpuRuntime, readonly prepared: PreparedRun, emit: (e: TrainEvent) => void, resume?: Resume, savedStep = -1) {
-    const { config, model, maxPositions } = prepared;
+    const { config, model, maxPositions, sftTrain } = prepared;
     const g = config.grpo;
-    this.policy = Policy.create(rt, model.loaded, { mode: config.mode, lora: config.lora ?? undefined, maxPositions, seed: g.seed });
+    this.policy = Policy.create(rt, model.loaded, { mode: config.mode, lora: config.lora ?? undefined, maxPositions, seed: methodConfig(config).seed });
     this.savedStep = savedStep;
     try {
       const state = resume ? restoreCheckpoint(this.policy, resume.bytes, resume.where).state : undefined;
-      // KL against the starting weights: LoRA switches its adapters off, full fine-tuning needs a frozen copy.
-      let reference: Qwen2Model | null = null;
-      if (config.mode === 'full' && g.objective.beta !== 0) {
-        reference = model.frozen && model.frozen.maxPositions >= maxPositions ? model.frozen : (this.ownReference = instantiateModel(rt, model.loaded, { maxPositions }));
+      if (sftTrain) {
+        this.trainer = new SftTrainer(rt, this.policy, { ...prepared.task, train: sftTrain }, config.sft, emit, state);
+      } else {
+        // KL against the starting weights: LoRA switches its adapters off, full fine-tuning needs a frozen copy.
+        let reference: Qwen2Model | null = null;
+        if (config.mode === 'full' && g.objective.beta !== 0) {
+          reference = model.frozen && model.frozen.maxPositions >= maxPositions ? model.frozen : (this.ownReference = instantiateModel(rt, model.loaded, { maxPositions }));
+        }
+        this.trainer = new GrpoTrainer(rt, this.policy, prepared.task, g, emit, reference, state);
       }
-      this.trainer = new GrpoTrainer(rt, this.policy, prepared.task, g, emit, reference, state);
     } catch (e) {
       this.release();
       throw e;
@@ -240,7 +285,7 @@ export class Run {
   async exportFiles(): Promise<{ name: string; data: Uint8Array | string }[]> {
     const { config, model } = this.prepared;
     if (config.mode === 'lora') {
-      const peft = await exportPeft(this.policy, baseModelName(config.model, model.source));
+      const peft = await exportPeft(this.policy, peftBaseName(config.model, model.source));
       return [{ name: 'adapter_model.safetensors', data: peft.adapter }, { name: 'adapter_config.json', data: peft.config }];
     }
     return this.mergedFiles();
@@ -265,7 +310,7 @@ export class Run {
 }
 
 /** What PEFT's base_model_name_or_path should name: the Hub repo, or where the weights came from. */
-function baseModelName(spec: ModelSpec, source: ModelSource): string {
+export function peftBaseName(spec: ModelSpec, source: ModelSource): string {
   if (typeof spec === 'object') return spec.hub;
   return spec.startsWith('hub:') ? spec.slice(4) : source.where('');
 }

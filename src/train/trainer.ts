@@ -1,17 +1,17 @@
 // The GRPO trainer: roll out G completions per prompt with the batched engine, score them, normalise
 // advantages per group, then μ optimisation passes of micro-batched forward/backward/AdamW. It emits
-// events as it goes and checkpoints its whole state. Runs unchanged in a Web Worker and in Node.
+// events as it goes and checkpoints its whole state (the loop, stops and evaluation: loop.ts). Runs
+// unchanged in a Web Worker and in Node.
 
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { Generator } from '../model/generate.ts';
 import type { Qwen2Model } from '../model/model.ts';
 import { Rng } from '../util/random.ts';
 import { groupAdvantages, type GrpoSettings, type ScaleRewards } from './objectives.ts';
 import type { Policy } from './policy.ts';
 import { accumulateGradients, contributes, sequenceLogprobs, type Objective, type TrainSequence } from './gradients.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
-import { optimizerStep } from '../ops/optim.ts';
 import type { TrainEvent } from './events.ts';
+import { TrainingLoop } from './loop.ts';
 
 /** A prompt the policy answers; the task knows how to score an answer to it. */
 export interface RlExample {
@@ -105,49 +105,21 @@ export interface Rollout {
   rewards: RewardOutcome[];
 }
 
-export class GrpoTrainer<E extends RlExample> {
-  state: TrainerState;
-  private rng: Rng;
-  private stopRequested = false;
-  private generator: Generator;
-
+export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
   constructor(
-    readonly rt: GpuRuntime,
-    readonly policy: Policy,
-    readonly task: RlTask<E>,
+    rt: GpuRuntime,
+    policy: Policy,
+    task: RlTask<E>,
     readonly config: GrpoConfig,
-    readonly emit: (e: TrainEvent) => void,
+    emit: (e: TrainEvent) => void,
     /** frozen copy of the starting weights (full fine-tuning with β ≠ 0); LoRA uses adapters-off */
     readonly reference: Qwen2Model | null = null,
     state?: TrainerState,
   ) {
+    super(rt, policy, task, config, emit, state);
     if (!Number.isInteger(config.miniBatches) || config.miniBatches < 1 || config.miniBatches > config.promptsPerStep) {
       throw new Error(`miniBatches must be a whole number from 1 to promptsPerStep (${config.promptsPerStep}), got ${config.miniBatches}`);
     }
-    this.state = state ?? { step: 0, optimizerSteps: 0, rngState: config.seed >>> 0 };
-    this.rng = new Rng(this.state.rngState);
-    this.generator = new Generator(policy.model);
-  }
-
-  stop(): void {
-    this.stopRequested = true;
-  }
-
-  get stopping(): boolean {
-    return this.stopRequested;
-  }
-
-  /** Runs until config.steps or a stop request; `onCheckpoint` persists state (awaited). */
-  async run(onCheckpoint?: () => Promise<void>): Promise<void> {
-    const c = this.config;
-    while (this.state.step < c.steps && !this.stopRequested) {
-      await this.trainStep();
-      const step = this.state.step;
-      if (c.evalEvery > 0 && step % c.evalEvery === 0) await this.evaluate();
-      if (onCheckpoint && c.checkpointEvery > 0 && (step % c.checkpointEvery === 0 || step === c.steps)) await onCheckpoint();
-    }
-    if (this.stopRequested && onCheckpoint) await onCheckpoint();
-    this.emit({ type: 'done', step: this.state.step, stopped: this.stopRequested });
   }
 
   /** One GRPO step: rollout → scoring → advantages → μ × (gradients → AdamW). */
@@ -242,21 +214,8 @@ export class GrpoTrainer<E extends RlExample> {
         if (!batch.some((s) => contributes(s, objective))) continue; // loss, gradient and its norm: exactly 0
         this.policy.zeroGrads();
         const r = await accumulateGradients(model, this.policy.grads, batch, objective, c.temperature, c.microBatch, c.recomputeActivations);
-        const lr = learningRate(c.schedule, this.state.optimizerSteps);
-        let norm = NaN;
-        if (Number.isFinite(r.loss)) {
-          optimizerStep(this.rt, this.policy.params, this.policy.gradNorm, {
-            lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.maxGradNorm,
-          }, this.state.optimizerSteps + 1);
-          norm = (await this.rt.read(this.policy.gradNorm, 0, 1))[0];
-        }
-        if (Number.isFinite(norm)) {
-          this.state.optimizerSteps++;
-        } else {
-          // AdamW left weights and moments untouched (it checks the norm on the GPU); say so and go on.
-          metrics.skipped++;
-          this.emit({ type: 'log', level: 'warn', message: `step ${this.state.step + 1}: loss ${r.loss}, gradient norm ${norm}: update skipped, weights unchanged` });
-        }
+        const { gradNorm: norm, lr, skipped } = await this.optimize(r.loss);
+        metrics.skipped += skipped;
         metrics.lr = lr;
         sums.loss += r.loss;
         sums.kl += r.kl;
@@ -287,27 +246,6 @@ export class GrpoTrainer<E extends RlExample> {
     } finally {
       model.adaptersOn = true;
     }
-  }
-
-  /** Greedy decoding on the held-out prompts, a micro-batch of prompts at a time; mean reward (= accuracy for the binary reward). */
-  async evaluate(): Promise<number> {
-    const c = this.config;
-    const examples = this.task.heldout.slice(0, c.evalSize);
-    let total = 0;
-    for (let i = 0; i < examples.length; i += c.microBatch) {
-      const part = examples.slice(i, i + c.microBatch);
-      const out = await this.generator.generateBatch(part.map((e) => e.promptIds), {
-        n: 1, maxNewTokens: c.maxNewTokens, eosIds: this.task.eosIds, sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
-      });
-      part.forEach((ex, j) => (total += this.task.reward(this.task.decode(out.tokens[j]), ex as E).reward));
-    }
-    const score = examples.length ? total / examples.length : NaN;
-    this.emit({ type: 'eval', step: this.state.step, meanReward: score, examples: examples.length });
-    return score;
-  }
-
-  release(): void {
-    this.generator.release();
   }
 }
 

@@ -12,7 +12,10 @@ import { formatBytes, formatCount, formatRate } from './format.ts';
 import { PRESETS, REWARD_TEXT, type FormPatch } from './train-form.ts';
 import type { GrpoConfig } from '../train/trainer.ts';
 import { TemplateEditor, useFirstExample } from './TemplateEditor.tsx';
-import { TrainingCharts } from './TrainingCharts.tsx';
+import type { SftConfig } from '../train/sft-trainer.ts';
+import type { SftReasoning } from '../data/sft.ts';
+import { methodConfig } from '../train/config.ts';
+import { SftCharts, TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingSamples } from './TrainingSamples.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
@@ -52,6 +55,10 @@ const LOSS_TYPES: { value: LossType; label: string }[] = [
   { value: 'dr_grpo', label: 'dr_grpo (÷ max length)' },
   { value: 'dapo', label: 'dapo (÷ batch tokens)' },
 ];
+const REASONING: { value: SftReasoning; label: string }[] = [
+  { value: 'templated', label: 'templated (SFT with reasoning)' },
+  { value: 'none', label: 'empty (SFT without reasoning)' },
+];
 const FORMATS: { value: DatasetFormat; label: string }[] = [
   { value: 'instance', label: 'Tool-N1 instances' },
   { value: 'xlam', label: 'xLAM function calling' },
@@ -65,6 +72,8 @@ function ConfigCard() {
   const update = useStudio((s) => s.updateTrainForm);
   const config = (patch: FormPatch['config']) => update({ config: patch });
   const grpo = (patch: FormPatch<GrpoConfig>) => update({ config: { grpo: patch } });
+  const t = c.sft;
+  const sft = (patch: FormPatch<SftConfig>) => update({ config: { sft: patch } });
   const busy = useStudio((s) => s.training.status === 'running');
   const [preset, setPreset] = useState(PRESETS[0].id);
   const presetNote = PRESETS.find((p) => p.id === preset)?.note;
@@ -100,6 +109,22 @@ function ConfigCard() {
       </div>
       {presetNote && <p className="note">{presetNote}</p>}
       <ModelLine />
+
+      <h3>Method</h3>
+      <Segmented
+        label="Method"
+        value={c.method}
+        options={[
+          { value: 'grpo', label: 'GRPO (RL)', testid: 'method-grpo' },
+          { value: 'sft', label: 'SFT', testid: 'method-sft' },
+        ]}
+        onChange={(method) => config({ method })}
+      />
+      <p className="note">
+        {c.method === 'grpo'
+          ? 'GRPO samples G answers per prompt, scores them with the binary reward and makes the better ones likelier: no reasoning is supervised (the paper’s method).'
+          : 'SFT teaches target answers token by token (cross-entropy on the completion): the paper’s baseline. Targets are the records’ completions, or rendered from their calls with the think part templated or empty.'}
+      </p>
 
       <h3>Policy</h3>
       <Segmented
@@ -179,26 +204,46 @@ function ConfigCard() {
       <h3>Prompt template</h3>
       <TemplateEditor value={c.template} onChange={(template) => config({ template })} example={example} disabled={busy} />
 
-      <h3>GRPO</h3>
-      <div className="params">
-        <NumberField label="steps" testid="steps" value={g.steps} min={1} max={100_000} step={1} onChange={(steps) => grpo({ steps })} />
-        <NumberField label="prompts / step" testid="prompts-per-step" value={g.promptsPerStep} min={1} max={1024} step={1} onChange={(promptsPerStep) => grpo({ promptsPerStep })} />
-        <NumberField label="G (per prompt)" testid="group-size" value={g.groupSize} min={2} max={64} step={1} onChange={(groupSize) => grpo({ groupSize })} />
-        <NumberField label="max new tokens" testid="max-new-tokens" value={g.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => grpo({ maxNewTokens, objective: { maxCompletionLength: maxNewTokens } })} />
-        <NumberField label="temperature" testid="temperature" value={g.temperature} min={0.05} max={2} step={0.05} onChange={(temperature) => grpo({ temperature })} />
-        <NumberField label="learning rate" testid="lr" value={g.schedule.lr} min={0} max={1} step={1e-6} onChange={(lr) => grpo({ schedule: { lr } })} />
-        <NumberField label="β (KL)" testid="beta" value={g.objective.beta} min={0} max={10} step={0.001} onChange={(beta) => grpo({ objective: { beta } })} />
-        <NumberField label="ε low" testid="epsilon-low" value={g.objective.epsilonLow} min={0} max={1} step={0.01} onChange={(epsilonLow) => grpo({ objective: { epsilonLow } })} />
-        <NumberField label="ε high" testid="epsilon-high" value={g.objective.epsilonHigh} min={0} max={1} step={0.01} onChange={(epsilonHigh) => grpo({ objective: { epsilonHigh } })} />
-        <SelectField<LossType> label="loss" testid="loss-type" value={g.objective.lossType} options={LOSS_TYPES} onChange={(lossType) => grpo({ objective: { lossType } })} />
-        <NumberField label="μ (passes)" testid="iterations" value={g.iterations} min={1} max={16} step={1} onChange={(iterations) => grpo({ iterations })} />
-        <NumberField label="mini-batches" testid="mini-batches" value={g.miniBatches} min={1} max={g.promptsPerStep} step={1} title="optimizer steps per pass, each over whole groups (the paper's verl: 4)" onChange={(miniBatches) => grpo({ miniBatches })} />
-        <NumberField label="micro-batch" testid="micro-batch" value={g.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => grpo({ microBatch })} />
-        <NumberField label="eval every (0 off)" testid="eval-every" value={g.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => grpo({ evalEvery })} />
-        <NumberField label="eval prompts" testid="eval-size" value={g.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => grpo({ evalSize })} />
-        <NumberField label="checkpoint every" testid="checkpoint-every" value={g.checkpointEvery} min={0} max={10_000} step={1} title="0: only when stopped or done" onChange={(checkpointEvery) => grpo({ checkpointEvery })} />
-        <NumberField label="seed" testid="seed" value={g.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => grpo({ seed })} />
-      </div>
+      {c.method === 'grpo' ? (
+        <>
+          <h3>GRPO</h3>
+          <div className="params">
+            <NumberField label="steps" testid="steps" value={g.steps} min={1} max={100_000} step={1} onChange={(steps) => grpo({ steps })} />
+            <NumberField label="prompts / step" testid="prompts-per-step" value={g.promptsPerStep} min={1} max={1024} step={1} onChange={(promptsPerStep) => grpo({ promptsPerStep })} />
+            <NumberField label="G (per prompt)" testid="group-size" value={g.groupSize} min={2} max={64} step={1} onChange={(groupSize) => grpo({ groupSize })} />
+            <NumberField label="max new tokens" testid="max-new-tokens" value={g.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => grpo({ maxNewTokens, objective: { maxCompletionLength: maxNewTokens } })} />
+            <NumberField label="temperature" testid="temperature" value={g.temperature} min={0.05} max={2} step={0.05} onChange={(temperature) => grpo({ temperature })} />
+            <NumberField label="learning rate" testid="lr" value={g.schedule.lr} min={0} max={1} step={1e-6} onChange={(lr) => grpo({ schedule: { lr } })} />
+            <NumberField label="β (KL)" testid="beta" value={g.objective.beta} min={0} max={10} step={0.001} onChange={(beta) => grpo({ objective: { beta } })} />
+            <NumberField label="ε low" testid="epsilon-low" value={g.objective.epsilonLow} min={0} max={1} step={0.01} onChange={(epsilonLow) => grpo({ objective: { epsilonLow } })} />
+            <NumberField label="ε high" testid="epsilon-high" value={g.objective.epsilonHigh} min={0} max={1} step={0.01} onChange={(epsilonHigh) => grpo({ objective: { epsilonHigh } })} />
+            <SelectField<LossType> label="loss" testid="loss-type" value={g.objective.lossType} options={LOSS_TYPES} onChange={(lossType) => grpo({ objective: { lossType } })} />
+            <NumberField label="μ (passes)" testid="iterations" value={g.iterations} min={1} max={16} step={1} onChange={(iterations) => grpo({ iterations })} />
+            <NumberField label="mini-batches" testid="mini-batches" value={g.miniBatches} min={1} max={g.promptsPerStep} step={1} title="optimizer steps per pass, each over whole groups (the paper's verl: 4)" onChange={(miniBatches) => grpo({ miniBatches })} />
+            <NumberField label="micro-batch" testid="micro-batch" value={g.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => grpo({ microBatch })} />
+            <NumberField label="eval every (0 off)" testid="eval-every" value={g.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => grpo({ evalEvery })} />
+            <NumberField label="eval prompts" testid="eval-size" value={g.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => grpo({ evalSize })} />
+            <NumberField label="checkpoint every" testid="checkpoint-every" value={g.checkpointEvery} min={0} max={10_000} step={1} title="0: only when stopped or done" onChange={(checkpointEvery) => grpo({ checkpointEvery })} />
+            <NumberField label="seed" testid="seed" value={g.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => grpo({ seed })} />
+          </div>
+        </>
+      ) : (
+        <>
+          <h3>SFT</h3>
+          <div className="params">
+            <NumberField label="steps" testid="sft-steps" value={t.steps} min={1} max={100_000} step={1} onChange={(steps) => sft({ steps })} />
+            <NumberField label="batch (pairs / step)" testid="sft-batch-size" value={t.batchSize} min={1} max={1024} step={1} onChange={(batchSize) => sft({ batchSize })} />
+            <NumberField label="micro-batch" testid="sft-micro-batch" value={t.microBatch} min={1} max={1024} step={1} onChange={(microBatch) => sft({ microBatch })} />
+            <NumberField label="learning rate" testid="sft-lr" value={t.schedule.lr} min={0} max={1} step={1e-6} onChange={(lr) => sft({ schedule: { lr } })} />
+            <SelectField<SftReasoning> label="think part" testid="sft-reasoning" value={t.reasoning} options={REASONING} onChange={(reasoning) => sft({ reasoning })} />
+            <NumberField label="eval max new tokens" testid="sft-max-new-tokens" value={t.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => sft({ maxNewTokens })} />
+            <NumberField label="eval every (0 off)" testid="sft-eval-every" value={t.evalEvery} min={0} max={10_000} step={1} onChange={(evalEvery) => sft({ evalEvery })} />
+            <NumberField label="eval prompts" testid="sft-eval-size" value={t.evalSize} min={1} max={10_000} step={1} onChange={(evalSize) => sft({ evalSize })} />
+            <NumberField label="checkpoint every" testid="sft-checkpoint-every" value={t.checkpointEvery} min={0} max={10_000} step={1} title="0: only when stopped or done" onChange={(checkpointEvery) => sft({ checkpointEvery })} />
+            <NumberField label="seed" testid="sft-seed" value={t.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(seed) => sft({ seed })} />
+          </div>
+        </>
+      )}
       <TrainActions />
     </section>
   );
@@ -229,9 +274,11 @@ function TrainActions() {
   const t = useStudio((s) => s.training);
   const model = useStudio((s) => s.model);
   const checkpoint = useStudio((s) => s.checkpoint);
-  const steps = useStudio((s) => s.trainForm.config.grpo.steps);
+  const form = useStudio((s) => s.trainForm.config);
+  const steps = checkpoint ? form[checkpoint.method].steps : 0;
   const busy = useStudio(engineBusy);
-  const { startTraining, stopTraining, resumeTraining } = useStudio.getState();
+  const { startTraining, stopTraining, resumeTraining, continueWithGrpo } = useStudio.getState();
+  const sftDone = t.status === 'done' && t.start?.config.method === 'sft';
   const canResume = busy === null && checkpoint !== null && model?.label === checkpoint.model && steps > checkpoint.step;
   if (t.status === 'running') {
     return (
@@ -257,7 +304,18 @@ function TrainActions() {
       >
         Resume{checkpoint ? ` from step ${checkpoint.step}` : ''}
       </button>
-      {busy ? <span className="muted">The engine is {busy}: wait for it.</span> : checkpoint && <span className="muted">Start replaces the saved run.</span>}
+      {sftDone && (
+        <button
+          className="secondary"
+          data-testid="train-continue-grpo"
+          disabled={busy !== null}
+          title="a GRPO run with the GRPO settings above, starting from the SFT run's trained policy (SFT → RL)"
+          onClick={() => void continueWithGrpo()}
+        >
+          Continue with GRPO
+        </button>
+      )}
+      {busy ? <span className="muted">The engine is {busy}: wait for it.</span> : checkpoint && <span className="muted">A new run replaces the saved one once it has written its first checkpoint.</span>}
     </div>
   );
 }
@@ -268,10 +326,12 @@ const STATUS_TEXT = { idle: 'not started', running: 'running', done: 'done', sto
 
 function RunCard() {
   const t = useStudio((s) => s.training);
+  const sftRun = t.start?.config.method === 'sft';
   const last = t.steps[t.steps.length - 1];
-  const lastEval = t.evals[t.evals.length - 1];
-  const total = t.start?.config.grpo.steps ?? 0;
-  const done = last?.step ?? t.start?.resumedFrom ?? 0;
+  const lastSft = t.sftSteps[t.sftSteps.length - 1];
+  const lastEval = (sftRun ? t.sftEvals : t.evals).at(-1);
+  const total = t.start ? methodConfig(t.start.config).steps : 0;
+  const done = (sftRun ? lastSft?.step : last?.step) ?? t.start?.resumedFrom ?? 0;
   return (
     <section className="card" data-testid="train-run" data-status={t.status}>
       <div className="card-head">
@@ -285,7 +345,8 @@ function RunCard() {
           <div className="progress-head">
             <span data-testid="train-progress">
               step <strong>{done}</strong> of {total}
-              {t.status === 'running' && last && ` · ${((last.rolloutMs + last.scoringMs + last.updateMs) / 1000).toFixed(1)} s per step`}
+              {t.status === 'running' && !sftRun && last && ` · ${((last.rolloutMs + last.scoringMs + last.updateMs) / 1000).toFixed(1)} s per step`}
+              {t.status === 'running' && sftRun && lastSft && ` · ${(lastSft.updateMs / 1000).toFixed(1)} s per step`}
             </span>
           </div>
           <div className={t.status === 'running' && done === (t.start.resumedFrom ?? 0) ? 'bar indeterminate' : 'bar'}>
@@ -295,7 +356,7 @@ function RunCard() {
             <div>
               <dt>Model</dt>
               <dd>
-                {t.start.model} · {t.start.mode === 'full' ? 'full fine-tuning' : `LoRA r ${t.start.config.lora?.rank}`}
+                {t.start.config.method === 'sft' ? 'SFT' : 'GRPO'} · {t.start.model} · {t.start.mode === 'full' ? 'full fine-tuning' : `LoRA r ${t.start.config.lora?.rank}`}
               </dd>
             </div>
             <div>
@@ -308,7 +369,16 @@ function RunCard() {
               <dt>GPU memory</dt>
               <dd>{formatBytes(t.start.gpuBytes)} with the policy up</dd>
             </div>
-            {last && (
+            {sftRun && lastSft && (
+              <div>
+                <dt>Last step</dt>
+                <dd data-testid="train-last-step">
+                  loss {lastSft.loss.toFixed(3)} · token accuracy {(lastSft.tokenAccuracy * 100).toFixed(0)}% · {formatRate(lastSft.tokensPerSec)} tok/s
+                  {lastEval && ` · held-out ${lastEval.meanReward.toFixed(2)} (step ${lastEval.step})`}
+                </dd>
+              </div>
+            )}
+            {!sftRun && last && (
               <div>
                 <dt>Last step</dt>
                 <dd data-testid="train-last-step">
@@ -407,14 +477,20 @@ function Console() {
 }
 
 function ChartsCard() {
-  const steps = useStudio((s) => s.training.steps);
-  const evals = useStudio((s) => s.training.evals);
-  const started = useStudio((s) => s.training.start !== null);
-  if (!started) return null;
+  const t = useStudio((s) => s.training);
+  if (!t.start) return null;
+  const grpo = t.start.config.method === 'grpo';
   return (
     <section className="card" data-testid="train-charts-card">
       <h2>Metrics</h2>
-      <TrainingCharts steps={steps} evals={evals} />
+      {t.sftSteps.length > 0 && (
+        <>
+          {grpo && <h3>SFT (the run this GRPO run continues)</h3>}
+          <SftCharts steps={t.sftSteps} evals={t.sftEvals} />
+          {grpo && <h3>GRPO</h3>}
+        </>
+      )}
+      {(grpo || t.sftSteps.length === 0) && <TrainingCharts steps={t.steps} evals={t.evals} />}
     </section>
   );
 }

@@ -1,6 +1,6 @@
 // The live charts of a run: one small chart per metric over the steps, held-out evaluations on the reward's.
 import { Chart, type ChartProps } from './Chart.tsx';
-import type { EvalEvent, StepEvent } from './training-run.ts';
+import type { EvalEvent, SftStepEvent, StepEvent } from './training-run.ts';
 
 const seconds = (ms: number) => ms / 1000;
 const percent = (v: number) => `${(v * 100).toFixed(0)}%`;
@@ -51,6 +51,32 @@ export function TrainingCharts({ steps, evals }: { steps: StepEvent[]; evals: Ev
   return (
     <div className="charts" data-testid="train-charts">
       {charts(steps, evals).map((c) => (
+        <Chart key={c.testid} {...c} />
+      ))}
+    </div>
+  );
+}
+
+/** An SFT run's curves: loss and token accuracy per step, the held-out greedy reward (GRPO's evaluation). */
+export function SftCharts({ steps, evals }: { steps: SftStepEvent[]; evals: EvalEvent[] }) {
+  const x = steps.map((s) => s.step);
+  const of = (f: (s: SftStepEvent) => number) => steps.map((s) => (Number.isFinite(f(s)) ? f(s) : null));
+  const evalAt = new Map(evals.map((e) => [e.step, e.meanReward]));
+  const charts: ChartProps[] = [
+    { title: 'SFT loss (cross-entropy / token)', testid: 'chart-sft-loss', x, series: [{ label: 'loss', color: '--text', values: of((s) => s.loss) }], floor: [0, 0] },
+    { title: 'Token accuracy', testid: 'chart-sft-accuracy', x, series: [{ label: 'accuracy', color: '--accent', values: of((s) => s.tokenAccuracy) }], floor: [0, 1], format: percent },
+    {
+      title: 'Held-out greedy reward',
+      testid: 'chart-sft-eval',
+      x,
+      series: [{ label: 'eval', color: '--ok', values: x.map((step) => evalAt.get(step) ?? null), dash: true }],
+      floor: [0, 1],
+    },
+    { title: 'Gradient norm (before clipping)', testid: 'chart-sft-grad-norm', x, series: [{ label: '|g|', color: '--bad', values: of((s) => s.gradNorm) }], floor: [0, 0] },
+  ];
+  return (
+    <div className="charts" data-testid="train-sft-charts">
+      {charts.map((c) => (
         <Chart key={c.testid} {...c} />
       ))}
     </div>

@@ -180,6 +180,8 @@ export interface Studio {
   updateSettings(patch: Partial<PlaygroundSettings>): void;
   updateTrainForm(patch: FormPatch): void;
   startTraining(): Promise<void>;
+  /** A GRPO run (the form's settings) from the finished SFT run's policy, its curves kept beside. */
+  continueWithGrpo(): Promise<void>;
   /** Continues the saved run up to the form's step count. */
   resumeTraining(): Promise<void>;
   stopTraining(): void;
@@ -357,21 +359,24 @@ export const useStudio = create<Studio>()((set, get) => ({
 
   async startTraining() {
     const engine = get().engine;
-    if (!engine || get().training.status === 'running') return;
-    let args;
-    try {
-      args = trainArgs(get().trainForm);
-    } catch (e) {
-      set({ training: { ...get().training, error: asEngineError(e) } });
-      return;
-    }
-    await train(() => engine.call('startTraining', args), false);
+    const args = formArgs();
+    if (!engine || !args) return;
+    await train(() => engine.call('startTraining', args), 'new');
+  },
+
+  async continueWithGrpo() {
+    const engine = get().engine;
+    get().updateTrainForm({ config: { method: 'grpo' } });
+    const args = formArgs();
+    if (!engine || !args) return;
+    await train(() => engine.call('continueWithGrpo', args), 'continue');
   },
 
   async resumeTraining() {
     const engine = get().engine;
-    if (!engine || get().training.status === 'running') return;
-    await train(() => engine.call('resumeTraining', { steps: get().trainForm.config.grpo.steps }), true);
+    const saved = get().checkpoint;
+    if (!engine || !saved || get().training.status === 'running') return;
+    await train(() => engine.call('resumeTraining', { steps: get().trainForm.config[saved.method].steps }), 'resume');
   },
 
   stopTraining() {
@@ -464,11 +469,23 @@ export function engineBusy(s: Studio): string | null {
   return null;
 }
 
+/** The form as startTraining arguments; null (with the reason shown) when it cannot start. */
+function formArgs(): ReturnType<typeof trainArgs> | null {
+  const { getState: get, setState: set } = useStudio;
+  if (get().training.status === 'running') return null;
+  try {
+    return trainArgs(get().trainForm);
+  } catch (e) {
+    set({ training: { ...get().training, error: asEngineError(e) } });
+    return null;
+  }
+}
+
 /** Runs a training call; its notices fill the view as it goes, its reply or failure closes it. */
-async function train(call: () => Promise<TrainReport>, resuming: boolean): Promise<void> {
+async function train(call: () => Promise<TrainReport>, kind: 'new' | 'resume' | 'continue'): Promise<void> {
   const { getState: get, setState: set } = useStudio;
   const before = get().training;
-  set({ training: running(before, resuming), exported: { status: 'idle' } });
+  set({ training: running(before, kind), exported: { status: 'idle' } });
   try {
     const report = await call();
     set({ training: { ...get().training, status: report.stopped ? 'stopped' : 'done', stopping: false }, checkpoint: report.checkpoint });

@@ -3,6 +3,7 @@
 import type { DatasetFormat } from '../data/datasets.ts';
 import { DEFAULT_LORA, type SyntheticData, type TrainConfig } from '../train/config.ts';
 import { PAPER_GRPO } from '../train/trainer.ts';
+import { DEFAULT_SFT } from '../train/sft-trainer.ts';
 import type { RewardName } from '../toolcall/reward.ts';
 import { DEFAULT_TEMPLATE } from '../toolcall/template.ts';
 
@@ -87,6 +88,7 @@ export const PRESETS: Preset[] = [
 export const DEFAULT_TRAIN_FORM: TrainForm = patchForm<TrainForm>(
   {
     config: {
+      method: 'grpo',
       model: 'embedded',
       mode: 'full',
       lora: DEFAULT_LORA,
@@ -95,6 +97,7 @@ export const DEFAULT_TRAIN_FORM: TrainForm = patchForm<TrainForm>(
       template: DEFAULT_TEMPLATE,
       maxPromptTokens: 4096,
       grpo: PAPER_GRPO,
+      sft: DEFAULT_SFT,
       resume: null,
     },
     dataKind: 'synthetic',

@@ -5,6 +5,7 @@ import type { EngineError, PromptInfo, TrainEvent, TrainStart } from '../worker/
 export type SampleEvent = Extract<TrainEvent, { type: 'sample' }>;
 export type StepEvent = Extract<TrainEvent, { type: 'step' }>;
 export type EvalEvent = Extract<TrainEvent, { type: 'eval' }>;
+export type SftStepEvent = Extract<TrainEvent, { type: 'sft-step' }>;
 
 /** Steps whose samples are kept for browsing; metrics of every step are kept. */
 export const SAMPLE_STEPS = 50;
@@ -29,6 +30,9 @@ export interface TrainingView {
   start: TrainStart | null;
   steps: StepEvent[];
   evals: EvalEvent[];
+  /** an SFT run's steps and evaluations, kept beside the GRPO run that continues from it */
+  sftSteps: SftStepEvent[];
+  sftEvals: EvalEvent[];
   /** oldest first, at most SAMPLE_STEPS */
   samples: StepSamples[];
   /** the prompts the kept samples answer */
@@ -38,12 +42,16 @@ export interface TrainingView {
 }
 
 export const IDLE_VIEW: TrainingView = {
-  status: 'idle', stopping: false, start: null, steps: [], evals: [], samples: [], prompts: {}, logs: [], error: null,
+  status: 'idle', stopping: false, start: null, steps: [], evals: [], sftSteps: [], sftEvals: [], samples: [], prompts: {}, logs: [], error: null,
 };
 
-/** A training call was sent: a new run clears the view (the console stays), a resumed one keeps its history. */
-export function running(view: TrainingView, resuming: boolean): TrainingView {
-  const base = resuming ? view : { ...IDLE_VIEW, logs: view.logs };
+/**
+ * A training call was sent: a new run clears the view (the console stays), a resumed one keeps its history,
+ * a GRPO run continuing an SFT run keeps the SFT curves.
+ */
+export function running(view: TrainingView, kind: 'new' | 'resume' | 'continue'): TrainingView {
+  const base =
+    kind === 'resume' ? view : kind === 'continue' ? { ...IDLE_VIEW, logs: view.logs, sftSteps: view.sftSteps, sftEvals: view.sftEvals } : { ...IDLE_VIEW, logs: view.logs };
   return { ...base, status: 'running', stopping: false, error: null };
 }
 
@@ -56,13 +64,16 @@ export function started(view: TrainingView, start: TrainStart): TrainingView {
     start,
     steps: view.steps.filter((s) => s.step <= upTo),
     evals: view.evals.filter((e) => e.step <= upTo),
+    ...(start.config.method === 'sft' && { sftSteps: view.sftSteps.filter((s) => s.step <= upTo), sftEvals: view.sftEvals.filter((e) => e.step <= upTo) }),
     samples: view.samples.filter((s) => s.step <= upTo),
   };
 }
 
 export function withEvents(view: TrainingView, events: TrainEvent[], prompts: Record<string, PromptInfo>): TrainingView {
   const steps = [...view.steps];
-  const evals = [...view.evals];
+  const sft = view.start?.config.method === 'sft';
+  const evals = [...(sft ? view.sftEvals : view.evals)];
+  const sftSteps = [...view.sftSteps];
   let samples = view.samples;
   const logs = [...view.logs];
   let status = view.status;
@@ -79,6 +90,10 @@ export function withEvents(view: TrainingView, events: TrainEvent[], prompts: Re
       case 'step':
         steps.push(e);
         if (e.skipped > 0) log('warn', `step ${e.step}: ${e.skipped} update pass${e.skipped === 1 ? '' : 'es'} skipped`);
+        break;
+      case 'sft-step':
+        sftSteps.push(e);
+        if (e.skipped > 0) log('warn', `step ${e.step}: update skipped`);
         break;
       case 'eval':
         evals.push(e);
@@ -98,7 +113,7 @@ export function withEvents(view: TrainingView, events: TrainEvent[], prompts: Re
   }
   const kept = new Set(samples.flatMap((s) => s.samples.map((x) => x.exampleId)));
   const merged = Object.fromEntries(Object.entries({ ...view.prompts, ...prompts }).filter(([id]) => kept.has(id)));
-  return { ...view, status, steps, evals, samples, prompts: merged, logs: logs.slice(-LOG_LINES) };
+  return { ...view, status, steps, sftSteps, ...(sft ? { sftEvals: evals } : { evals }), samples, prompts: merged, logs: logs.slice(-LOG_LINES) };
 }
 
 export function failed(view: TrainingView, error: EngineError): TrainingView {

@@ -117,6 +117,11 @@ const handlers: Handlers = {
     return training.start(r, trainingBase(r), config, file, trainHooks(ctx));
   },
 
+  async continueWithGrpo({ config, file }, ctx) {
+    const r = runtime();
+    return training.continueWithGrpo(r, playground.loaded(r), config, file, trainHooks(ctx));
+  },
+
   async resumeTraining({ steps }, ctx) {
     const r = runtime();
     return training.resume(r, trainingBase(r), steps, trainHooks(ctx));

@@ -134,6 +134,7 @@ export interface PromptInfo {
 
 /** The run saved in the browser's private file system (OPFS). */
 export interface CheckpointInfo {
+  method: TrainConfig['method'];
   step: number;
   steps: number;
   mode: 'full' | 'lora';
@@ -222,6 +223,8 @@ export interface EngineCalls {
    * 'train-start' then 'train-events' until the run ends. A config or file that fails changes nothing.
    */
   startTraining: { args: { config: TrainConfig; file: File | null }; result: TrainReport };
+  /** A GRPO run of the config from the last (SFT) run's trained policy; streams like startTraining. */
+  continueWithGrpo: { args: { config: TrainConfig; file: File | null }; result: TrainReport };
   /** Continues the OPFS checkpoint's run up to `steps` in all; streams like startTraining. */
   resumeTraining: { args: { steps: number }; result: TrainReport };
   /** Ends the run after its current step, with a checkpoint. Skips the queue. */

@@ -4,11 +4,11 @@
 import { toolName, type Instance } from '../data/instance.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { Qwen2Model } from '../model/model.ts';
-import { headerSize, parseHeader } from '../model/safetensors.ts';
-import type { CheckpointMeta } from '../train/checkpoint.ts';
+import { headerSize, parseHeader, parseSafetensors } from '../model/safetensors.ts';
+import { exportMerged, type CheckpointMeta } from '../train/checkpoint.ts';
 import type { ModelSpec, TrainConfig } from '../train/config.ts';
 import type { TrainEvent } from '../train/events.ts';
-import { CHECKPOINT_FILE, Run, prepareRun, readResume, sameModel, type Resume, type RunModel, type RunStorage } from '../train/run.ts';
+import { CHECKPOINT_FILE, Run, methodConfig, prepareRun, readResume, sameModel, type Resume, type RunModel, type RunStorage } from '../train/run.ts';
 import type { ToolCallExample } from '../train/toolcall-task.ts';
 import { toolCallBlock } from '../toolcall/template.ts';
 import type { Loaded } from './playground.ts';
@@ -23,6 +23,8 @@ import type { CheckpointInfo, DownloadFile, PromptInfo, TrainReport, TrainStart 
 const BATCH_MS = 33;
 /** A copy of an uploaded dataset in the run's folder, so a run can be resumed after a reload. */
 const DATASET = 'dataset';
+/** A run's starting weights when they are not the Playground model's (GRPO continuing an SFT run). */
+const START = 'start-model.safetensors';
 
 export interface TrainHooks {
   onStart(start: TrainStart): void;
@@ -55,17 +57,35 @@ export class Training {
    * replaced once the new one has written its first checkpoint.
    */
   async start(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks): Promise<TrainReport> {
+    return this.fresh(rt, base, raw, file, runModel(base), null, hooks);
+  }
+
+  /**
+   * A GRPO run from the last SFT run's trained policy (its weights merged), the SFT run left as it was. The
+   * starting weights are kept in the new run's storage, so it resumes after a reload like any other.
+   */
+  async continueWithGrpo(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks): Promise<TrainReport> {
+    const { run } = await this.trained(rt, base);
+    if (run.config.method !== 'sft') throw new Error('Continue with GRPO starts from a finished SFT run: the last run was GRPO');
+    const weights = await exportMerged(run.policy, base.files);
+    return this.fresh(rt, base, { ...raw, method: 'grpo' }, file, startingModel(base, weights), weights, hooks);
+  }
+
+  private async fresh(
+    rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, model: RunModel, start: Uint8Array | null, hooks: TrainHooks,
+  ): Promise<TrainReport> {
     const config: TrainConfig = { ...raw, model: modelSpecOf(base), resume: null };
     const readText = async () => {
       if (!file) throw new Error('no dataset file chosen');
       return file.text();
     };
-    const prepared = await prepareRun(config, runModel(base), readText);
+    const prepared = await prepareRun(config, model, readText);
     const stream = new EventStream(hooks.onEvents);
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const storage = this.shelf.storage(id);
     try {
       if (file) await storage.write(DATASET, new Uint8Array(await file.arrayBuffer()));
+      if (start) await storage.write(START, start);
     } catch (e) {
       // No OPFS (a private window, say): the run trains all the same, it just cannot outlive the page.
       stream.push({ type: 'log', level: 'warn', message: `browser storage unavailable (${(e as Error).message}): this run cannot be resumed after a reload` });
@@ -79,7 +99,8 @@ export class Training {
     if (steps <= resume.meta.state.step) {
       throw new Error(`the saved run is at step ${resume.meta.state.step} already: raise Steps above it to continue`);
     }
-    const config: TrainConfig = { ...resume.config, grpo: { ...resume.config.grpo, steps } };
+    const c = resume.config;
+    const config: TrainConfig = c.method === 'sft' ? { ...c, sft: { ...c.sft, steps } } : { ...c, grpo: { ...c.grpo, steps } };
     return this.train(rt, base, config, id, storage, resume, new EventStream(hooks.onEvents), hooks.onStart);
   }
 
@@ -99,7 +120,7 @@ export class Training {
     const meta = JSON.parse(header.metadata.checkpoint ?? 'null') as CheckpointMeta | null;
     if (meta?.format !== 'tool-n1-studio-checkpoint') return null;
     const config = meta.config as TrainConfig;
-    return { step: meta.state.step, steps: config.grpo.steps, mode: meta.mode, model: modelLabel(config.model), bytes: file.size, savedAt: (file as File).lastModified ?? 0 };
+    return { step: meta.state.step, steps: methodConfig(config).steps, method: config.method, mode: meta.mode, model: modelLabel(config.model), bytes: file.size, savedAt: (file as File).lastModified ?? 0 };
   }
 
   async checkpointFile(): Promise<DownloadFile> {
@@ -167,7 +188,7 @@ export class Training {
   private async trained(rt: GpuRuntime, base: Loaded): Promise<Current> {
     if (this.current?.base === base && this.current.run.rt === rt) return this.current;
     const { id, storage, resume } = await this.saved(base);
-    const prepared = await prepareRun(resume.config, runModel(base), savedDataset(storage));
+    const prepared = await prepareRun(resume.config, await savedModel(base, storage), savedDataset(storage));
     this.release();
     this.current = { base, id, run: new Run(rt, prepared, () => {}, resume, resume.meta.state.step) };
     return this.current;
@@ -191,7 +212,7 @@ export class Training {
     rt: GpuRuntime, base: Loaded, config: TrainConfig, id: string, storage: RunStorage, resume: Resume | null,
     stream: EventStream, onStart: TrainHooks['onStart'], prepared?: Awaited<ReturnType<typeof prepareRun>>,
   ): Promise<TrainReport> {
-    const ready = prepared ?? (await prepareRun(config, runModel(base), savedDataset(storage)));
+    const ready = prepared ?? (await prepareRun(config, await savedModel(base, storage), savedDataset(storage)));
     // The last run's GPU memory goes only now: everything that could fail without the GPU has been checked.
     this.release();
     for (const e of ready.notes) stream.push(e);
@@ -227,6 +248,18 @@ export class Training {
 function modelLabel(spec: ModelSpec): string {
   if (typeof spec === 'object') return spec.hub;
   return spec === 'embedded' ? 'embedded tiny model' : spec.startsWith('hub:') ? spec.slice(4) : spec;
+}
+
+/** The Playground's model with other weights (an SFT run's, merged): same config and tokenizer. */
+function startingModel(base: Loaded, weights: Uint8Array): RunModel {
+  const { tensors } = parseSafetensors(weights, START);
+  return { source: base.source, loaded: { ...base.files, source: `${base.files.source} after SFT`, tensors }, tokenizer: base.tokenizer };
+}
+
+/** A saved run's starting model: the Playground's, or the weights it kept. */
+async function savedModel(base: Loaded, storage: RunStorage): Promise<RunModel> {
+  const start = await storage.read(START);
+  return start ? startingModel(base, start) : runModel(base);
 }
 
 /** Reads the copy of the uploaded dataset kept in the run's storage. */

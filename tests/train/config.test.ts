@@ -59,3 +59,41 @@ describe('training config validation', () => {
     expect((await prepareRun(fits, model, async () => '')).task.train.length).toBe(4);
   });
 });
+
+describe('SFT data that cannot teach is refused before the GPU, naming the file and line', () => {
+  const model = async () => {
+    const loaded = await loadModel(embeddedDirSource());
+    return { source: embeddedDirSource(), loaded, tokenizer: await tokenizerForModel(loaded) };
+  };
+  const record = (extra: Record<string, unknown>) => JSON.stringify({ query: 'p', tools: [{ name: 'p' }], answers: [{ name: 'p', arguments: {} }], ...extra });
+  const good = '<think></think>\n<tool_call>\n[{"name": "p", "arguments": {}}]\n</tool_call>';
+  const sft = (reasoning: string) => resolveTrainConfig({ method: 'sft', model: 'embedded', data: { train: 'data.jsonl', heldoutFraction: 0 }, sft: { reasoning } });
+
+  it('a record without a completion', async () => {
+    const text = [record({ completion: good }), record({})].join('\n');
+    await expect(prepareRun(sft('none'), await model(), async () => text)).rejects.toThrow('data.jsonl:2: an SFT record needs a "completion"');
+  });
+
+  it('a completion that is not a thinking-template answer for the reasoning mode', async () => {
+    const text = [record({ completion: good }), record({ completion: '<think>I call p.</think>\n<tool_call>\n[{"name": "p", "arguments": {}}]\n</tool_call>' })].join('\n');
+    await expect(prepareRun(sft('none'), await model(), async () => text)).rejects.toThrow(
+      'data.jsonl:2: the completion is not a valid SFT target for sft.reasoning "none": reasoning "none" needs an empty think part',
+    );
+    await expect(prepareRun(sft('templated'), await model(), async () => record({ completion: 'just text' }))).rejects.toThrow('data.jsonl:1: the completion is not a valid SFT target');
+  });
+
+  it('targets rendered for xLAM records, from their reasoning field when they carry one', async () => {
+    const xlam = JSON.stringify({ query: 'p', tools: JSON.stringify([{ name: 'p' }]), answers: JSON.stringify([{ name: 'p', arguments: {} }]), reasoning: 'The user wants p.' });
+    const config = resolveTrainConfig({ method: 'sft', model: 'embedded', data: { train: 'x.jsonl', format: 'xlam', heldoutFraction: 0 } });
+    const m = await model();
+    const run = await prepareRun(config, m, async () => xlam);
+    expect(m.tokenizer.decode(run.sftTrain![0].targetIds)).toBe('<think> The user wants p. </think>\n<tool_call>[{"name": "p", "arguments": {}}]</tool_call><|im_end|>');
+  });
+
+  it('sft settings are checked like grpo’s', () => {
+    expect(() => resolveTrainConfig({ ...base, method: 'sft', sft: { reasoning: 'some' } })).toThrow('sft.reasoning must be one of templated, none, got "some"');
+    expect(() => resolveTrainConfig({ ...base, method: 'sft', sft: { batchSize: 0 } })).toThrow('sft.batchSize must be a whole number ≥ 1, got 0');
+    expect(() => resolveTrainConfig({ ...base, method: 'sft', sft: { schedule: { kind: 'constant', lr: -1 } } })).toThrow('sft.schedule.lr must be a finite number > 0');
+    expect(() => resolveTrainConfig({ ...base, method: 'dpo' })).toThrow('method must be one of grpo, sft, got "dpo"');
+  });
+});

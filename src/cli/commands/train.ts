@@ -2,14 +2,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, w
 import { join, resolve } from 'node:path';
 import type { CliCommand } from '../command.ts';
 import { UsageError, parseCommandArgs, requireString } from '../args.ts';
-import { openModel } from '../model.ts';
+import { openStartModel } from '../model.ts';
 import { parseTrainConfig } from '../train-config.ts';
 import { readTemplateFile } from '../template-file.ts';
 import { renderPrompt } from '../../toolcall/template.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import { readSourceText } from '../../data/node-files.ts';
 import type { TrainEvent } from '../../train/events.ts';
-import { CHECKPOINT_FILE, Run, changedSettings, prepareRun, readResume, type RunStorage } from '../../train/run.ts';
+import { CHECKPOINT_FILE, Run, changedSettings, methodConfig, prepareRun, readResume, type RunStorage } from '../../train/run.ts';
 
 const CONFIG_FILE = 'train-config.json';
 
@@ -39,6 +39,11 @@ function progressLine(e: TrainEvent, steps: number): string | null {
         `loss ${e.loss.toExponential(3)}  kl ${e.kl.toExponential(2)}  |g| ${fmt(e.gradNorm)}  len ${e.completionLength.toFixed(1)}  ` +
         `${e.tokensPerSec.toFixed(1)} tok/s  ${((e.rolloutMs + e.scoringMs + e.updateMs) / 1000).toFixed(1)} s`
       );
+    case 'sft-step':
+      return (
+        `step ${e.step}/${steps}  loss ${fmt(e.loss, 4)}  token accuracy ${fmt(e.tokenAccuracy)}  |g| ${fmt(e.gradNorm)}  lr ${e.lr.toExponential(2)}  ` +
+        `${e.tokens} tokens  ${e.tokensPerSec.toFixed(1)} tok/s  ${(e.updateMs / 1000).toFixed(1)} s`
+      );
     case 'eval':
       return `eval  step ${e.step}  mean reward ${fmt(e.meanReward)} on ${e.examples} held-out prompts`;
     case 'checkpoint':
@@ -54,7 +59,7 @@ function progressLine(e: TrainEvent, steps: number): string | null {
 
 export const train: CliCommand = {
   name: 'train',
-  summary: 'GRPO on a tool-calling task from a JSON config; events, checkpoints and the export go to --out',
+  summary: 'GRPO or SFT on a tool-calling task from a JSON config; events, checkpoints and the export go to --out',
   usage: 'train --config FILE.json --out DIR [--resume] [--template FILE.json|FILE.txt]   (--resume alone reuses DIR/train-config.json)',
   async run(argv) {
     const args = parseCommandArgs(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, template: { type: 'string' } });
@@ -70,7 +75,7 @@ export const train: CliCommand = {
       throw new UsageError(`${dir} already holds a run: pass --resume to continue it, or choose another --out`);
     }
     const resume = resumeFrom ? readResume(readFileSync(resumeFrom), resumeFrom) : undefined;
-    const prepared = await prepareRun(config, await openModel(config.model), readSourceText);
+    const prepared = await prepareRun(config, await openStartModel(config.model), readSourceText);
 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
@@ -78,7 +83,7 @@ export const train: CliCommand = {
     const record = (e: TrainEvent) => writeSync(events, JSON.stringify(e) + '\n');
     const emit = (e: TrainEvent) => {
       record(e);
-      const line = progressLine(e, config.grpo.steps);
+      const line = progressLine(e, methodConfig(config).steps);
       if (line) process.stderr.write(line + '\n');
     };
     for (const e of prepared.notes) emit(e);
