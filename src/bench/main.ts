@@ -50,8 +50,7 @@ const USAGE = `npm run bench -- [options]
   --json              print the results as JSON on stdout
   --vs ort            instead: ours beside onnxruntime-web (WebGPU EP and WASM EP, 2 threads) on the same
                       weights and adapter (models: embedded and 25m, a ~25M Qwen2 shape with random weights)
-  --ort-ep EP         with --vs ort: wasm | webgpu (repeatable; default wasm: under Node the WebGPU EP
-                      stalls at its first GPU→CPU readback on Dawn, see src/onnx/ort-node.ts)
+  --ort-ep EP         with --vs ort: webgpu | wasm (repeatable; default both; WASM on 1 thread under Node)
   -h, --help`;
 
 interface Args {
@@ -127,7 +126,7 @@ function parse(argv: string[]): Args {
     profile: !values['no-profile'],
     json: !!values.json,
     vs: values.vs === undefined ? undefined : values.vs === 'ort' ? 'ort' : (() => { throw new Error(`--vs ${values.vs}: expected ort`); })(),
-    ortEps: (values['ort-ep'] ?? ['wasm']).map((e) => {
+    ortEps: (values['ort-ep'] ?? ['webgpu', 'wasm']).map((e) => {
       if (e !== 'webgpu' && e !== 'wasm') throw new Error(`--ort-ep ${e}: expected webgpu or wasm`);
       return e;
     }),

@@ -3,9 +3,7 @@
 // Dawn's queue.writeBuffer rejects a SharedArrayBuffer and views of one (ORT's WASM heap is shared): the
 // queue's writeBuffer copies such data first. Dawn hands out a new queue wrapper per access, so the
 // method is replaced on the prototype (other data passes through untouched).
-// Known limits here (ORT-web 1.30, webgpu 0.6.2): the WebGPU EP creates its session but its first run stalls
-// at the first GPU→CPU copy (a mapAsync that never resolves); the full build starts no WASM threads under
-// Node (it fetches its worker script), so the WASM EP runs on 1 thread.
+// The full build starts no WASM threads under Node (it fetches its worker script): the WASM EP runs on 1 thread.
 import * as ort from 'onnxruntime-web/all';
 import { nodeGpuObject } from '../gpu/node.ts';
 
@@ -21,8 +19,11 @@ export function setUpOrtForNode(threads = 1): Promise<void> {
     Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
     const adapter = await gpu.requestAdapter();
     const device = await adapter?.requestDevice();
-    if (device) copySharedWrites(Object.getPrototypeOf(device.queue) as GPUQueue);
-    device?.destroy();
+    if (!device) return;
+    copySharedWrites(Object.getPrototypeOf(device.queue) as GPUQueue);
+    // Dawn's Node binding delivers ORT's mapAsync results only while the instance is being ticked: a
+    // queue call every few ms keeps events flowing (unref'd: it never keeps the process alive).
+    setInterval(() => void device.queue.onSubmittedWorkDone(), 5).unref();
   })();
   return ready;
 }
