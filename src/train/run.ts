@@ -276,7 +276,7 @@ export class Run {
     }
     if (device.lost) {
       const kept = this.savedStep >= 0 ? `the checkpoint of step ${this.savedStep} in ${storage.where(CHECKPOINT_FILE)} is intact` : 'no checkpoint was written yet';
-      emit({ type: 'log', level: 'error', message: `${device.lost.message}\nstopped at step ${trainer.state.step}; ${kept}` });
+      emit({ type: 'log', level: 'error', message: `${device.lost.message}\nstopped during step ${trainer.state.step + 1}; ${kept}` });
     }
     return { step: trainer.state.step, stopped: trainer.stopping, savedStep: this.savedStep, lost: device.lost };
   }

@@ -111,9 +111,9 @@ export const train: CliCommand = {
       // The step of DIR's own checkpoint, when resuming from it: not written again.
       run = new Run(rt, prepared, emit, resume, resume && resumeFrom === checkpointPath ? resume.meta.state.step : -1);
       const result = await run.train(storage, emit);
+      // The event log (and stderr) already hold the cause and the intact checkpoint; the error says what to do.
       if (result.lost) {
-        const kept = result.savedStep >= 0 ? `the checkpoint of step ${result.savedStep} in ${checkpointPath} is intact: continue with --resume` : 'no checkpoint was written yet';
-        throw new Error(`${result.lost.message}\nstopped at step ${result.step}; ${kept}`);
+        throw new Error(`training stopped by the device loss at step ${result.step}${result.savedStep >= 0 ? `: continue with --out ${dir} --resume` : '; no checkpoint was written yet'}`);
       }
       if (result.stopped) {
         process.stderr.write(`continue with: npm run -s cli -- train --out ${dir} --resume\n`);
