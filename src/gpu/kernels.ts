@@ -48,16 +48,16 @@ export class KernelRegistry {
    * compile them in parallel, and the page stays responsive); `onProgress(done, total)` after each.
    */
   async prepare(specs: KernelSpec[], onProgress?: (done: number, total: number) => void): Promise<void> {
-    const todo = new Map<string, KernelSpec>();
-    for (const s of specs) if (!this.pipelines.has(specKey(s))) todo.set(specKey(s), s);
+    const uncompiled = new Map<string, KernelSpec>();
+    for (const s of specs) if (!this.pipelines.has(specKey(s))) uncompiled.set(specKey(s), s);
     let done = 0;
-    onProgress?.(0, todo.size);
+    onProgress?.(0, uncompiled.size);
     try {
       await Promise.all(
-        [...todo].map(async ([key, spec]) => {
+        [...uncompiled].map(async ([key, spec]) => {
           const pipeline = await this.device.createComputePipelineAsync(this.descriptor(spec));
           this.pipelines.set(key, pipeline);
-          onProgress?.(++done, todo.size);
+          onProgress?.(++done, uncompiled.size);
         }),
       );
     } catch (e) {

@@ -11,7 +11,7 @@ import { nullGpu } from '../gpu/null.ts';
 import { expectedTensors, type Qwen2Config } from '../model/config.ts';
 import type { LoadedModel } from '../model/source.ts';
 import type { TensorView } from '../model/safetensors.ts';
-import { runGrpoSteps } from '../bench/grpo-run.ts';
+import { runGrpoSteps } from './shaped-steps.ts';
 import type { LoraTarget } from './policy.ts';
 
 export type MemoryCategory =

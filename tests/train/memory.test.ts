@@ -7,7 +7,7 @@ import { dirSource, embeddedDirSource } from '../../src/model/source-node.ts';
 import { loadModel, type LoadedModel } from '../../src/model/source.ts';
 import { parseQwen2Config } from '../../src/model/config.ts';
 import { grpoStepMemory, type GrpoMemorySetup } from '../../src/train/memory.ts';
-import { runGrpoSteps } from '../../src/bench/grpo-run.ts';
+import { runGrpoSteps } from '../../src/train/shaped-steps.ts';
 import { randomModel } from '../../src/bench/random-model.ts';
 import { memoryTargets } from '../../src/bench/memory-targets.ts';
 

@@ -3,10 +3,10 @@
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { LoadedModel } from '../model/source.ts';
 import { instantiateModel } from '../model/instantiate.ts';
-import { Policy } from '../train/policy.ts';
-import { GrpoTrainer, PAPER_GRPO, type GrpoConfig, type RlTask } from '../train/trainer.ts';
-import type { TrainEvent } from '../train/events.ts';
-import type { GrpoMemorySetup } from '../train/memory.ts';
+import { Policy } from './policy.ts';
+import { GrpoTrainer, PAPER_GRPO, type GrpoConfig, type RlTask } from './trainer.ts';
+import type { TrainEvent } from './events.ts';
+import type { GrpoMemorySetup } from './memory.ts';
 import { Rng } from '../util/random.ts';
 
 /**
