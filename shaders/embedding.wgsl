@@ -8,7 +8,7 @@ struct Params { rows: u32, dim: u32, vocab: u32, buckets: u32 } // buckets: back
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(workgroup_id) wg: vec3u) {
+fn forward(@builtin(global_invocation_id) id: vec3u, @builtin(workgroup_id) wg: vec3u) {
   let r = wg.y;
   let d = id.x;
   if (r >= p.rows || d >= p.dim) { return; }

@@ -1,6 +1,7 @@
 // Token log-probabilities under softmax(logits / T) for a chunk of rows, and their backward, over a
 // [count, vocab] logits scratch that the host recomputes per chunk (no whole-sequence logits tensor).
 // One workgroup per row; row c of the chunk is row row_off + c of targets / logprobs / entropy / dlogp.
+// Includes workgroup_reduce.wgsl.
 
 struct Params { count: u32, vocab: u32, row_off: u32, _p: u32, inv_temp: f32, _p1: u32, _p2: u32, _p3: u32 }
 
@@ -9,33 +10,6 @@ struct Params { count: u32, vocab: u32, row_off: u32, _p: u32, inv_temp: f32, _p
 @group(0) @binding(2) var<storage, read_write> logprobs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> entropy: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-const WG = 256u;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_max(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] = max(red[t], red[t + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 // logp = z_t − log Σ e^z and entropy = log Σ e^z − Σ softmax(z)·z, with z = (logits − max) / T.
 @compute @workgroup_size(256)

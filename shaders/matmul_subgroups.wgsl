@@ -1,4 +1,4 @@
-// Appended to matmul.wgsl where the adapter has `subgroups`: skinny_vec4 without a barrier or shared memory.
+// Included after matmul.wgsl where the adapter has `subgroups`: skinny_vec4 without a barrier or shared memory.
 // Each subgroup owns blocks of SK_COLS output columns; its lanes split K (consecutive lanes read consecutive
 // vec4s of a weight row) and subgroupAdd sums them. Subgroups of a 1-D workgroup are taken to be runs of
 // consecutive local indices (as on every WebGPU backend), so a subgroup's lanes share g and take the same

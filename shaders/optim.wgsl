@@ -2,20 +2,7 @@
 // (PyTorch semantics: decoupled weight decay, bias correction) with clipping by that norm applied inside
 // the step. A non-finite norm makes every AdamW dispatch a no-op, so a bad step leaves weights and moments
 // untouched; the host learns about it by reading the norm afterwards.
-
-const WG = 256u;
-var<workgroup> red: array<f32, WG>;
-
-// Tree sum over the workgroup in a fixed order.
-fn reduce_sum(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red[t] += red[t + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+// Includes workgroup_reduce.wgsl.
 
 // ---- stage 1: partials[off + wg] = Σ x² over a fixed grid-stride share of one tensor ---------------------
 struct SumsqParams { n: u32, off: u32, _p0: u32, _p1: u32 }

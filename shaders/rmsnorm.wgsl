@@ -1,4 +1,5 @@
 // RMSNorm over rows: y = x / sqrt(mean(x²) + eps) · w, in f32. Also writes 1/rms per row for the backward.
+// Includes workgroup_reduce.wgsl.
 
 struct Params { rows: u32, dim: u32, eps: f32, _p: u32 }
 
@@ -8,8 +9,6 @@ struct Params { rows: u32, dim: u32, eps: f32, _p: u32 }
 @group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-var<workgroup> sums: array<f32, 256>;
-
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
            @builtin(num_workgroups) nwg: vec3u) {
@@ -17,16 +16,10 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
   if (r >= p.rows) { return; } // uniform per workgroup
   let base = r * p.dim;
   var s = 0.0;
-  for (var i = t; i < p.dim; i += 256u) { let v = x[base + i]; s += v * v; }
-  sums[t] = s;
-  workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride >>= 1u) {
-    if (t < stride) { sums[t] += sums[t + stride]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(sums[0] / f32(p.dim) + p.eps);
+  for (var i = t; i < p.dim; i += WG) { let v = x[base + i]; s += v * v; }
+  let inv = inverseSqrt(reduce_sum(t, s) / f32(p.dim) + p.eps);
   if (t == 0u) { rstd[r] = inv; }
-  for (var i = t; i < p.dim; i += 256u) { y[base + i] = x[base + i] * inv * f32(w[i]); }
+  for (var i = t; i < p.dim; i += WG) { y[base + i] = x[base + i] * inv * f32(w[i]); }
 }
 
 // ---- backward ------------------------------------------------------------------------------------------
@@ -49,16 +42,10 @@ fn backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t
   if (r >= pb.rows) { return; } // uniform per workgroup
   let base = r * pb.dim;
   var s = 0.0;
-  for (var i = t; i < pb.dim; i += 256u) { s += f32(w[i]) * dy[base + i] * x[base + i]; }
-  sums[t] = s;
-  workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride >>= 1u) {
-    if (t < stride) { sums[t] += sums[t + stride]; }
-    workgroupBarrier();
-  }
+  for (var i = t; i < pb.dim; i += WG) { s += f32(w[i]) * dy[base + i] * x[base + i]; }
   let inv = rstd_in[r];
-  let c = inv * inv * inv * sums[0] / f32(pb.dim);
-  for (var i = t; i < pb.dim; i += 256u) {
+  let c = inv * inv * inv * reduce_sum(t, s) / f32(pb.dim);
+  for (var i = t; i < pb.dim; i += WG) {
     var g = inv * f32(w[i]) * dy[base + i] - c * x[base + i];
     if (ACCUMULATE) { g += dx[base + i]; }
     dx[base + i] = g;
@@ -77,11 +64,11 @@ fn backward_weight(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
   if (col < pb.dim) {
     for (var r = lane; r < pb.rows; r += DW_LANES) { s += dy[r * pb.dim + col] * x[r * pb.dim + col] * rstd_in[r]; }
   }
-  sums[t] = s;
+  red[t] = s;
   workgroupBarrier();
   if (lane == 0u && col < pb.dim) {
     var total = 0.0;
-    for (var l = 0u; l < DW_LANES; l++) { total += sums[l * DW_COLS + t]; }
+    for (var l = 0u; l < DW_LANES; l++) { total += red[l * DW_COLS + t]; }
     dw[col] += total;
   }
 }

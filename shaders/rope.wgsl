@@ -14,7 +14,7 @@ override INVERSE: bool = false;
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3u, @builtin(workgroup_id) wg: vec3u) {
+fn rotate(@builtin(global_invocation_id) id: vec3u, @builtin(workgroup_id) wg: vec3u) {
   let half = p.head_dim / 2u;
   let r = wg.y;
   let i = id.x; // over heads * half

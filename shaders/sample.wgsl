@@ -2,6 +2,7 @@
 // top-p, from a counter-based RNG (seed, sequence, step) so the same seed gives the same tokens.
 // Writes the sampled id and its log-probability under logits / temperature over the full vocabulary
 // (what GRPO's ratio uses), and never reads the logits back to the host.
+// Includes workgroup_reduce.wgsl.
 
 struct Params {
   rows: u32, vocab: u32, top_k: u32, seed: u32,
@@ -13,46 +14,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> next_ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> logprobs: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-const WG = 256u;
-var<workgroup> red_f: array<f32, WG>;
-var<workgroup> red_u: array<u32, WG>;
-
-fn reduce_sum(t: u32, v: f32) -> f32 {
-  red_f[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red_f[t] += red_f[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red_f[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_max(t: u32, v: f32) -> f32 {
-  red_f[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red_f[t] = max(red_f[t], red_f[t + s]); }
-    workgroupBarrier();
-  }
-  let r = red_f[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_min_u(t: u32, v: u32) -> u32 {
-  red_u[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { red_u[t] = min(red_u[t], red_u[t + s]); }
-    workgroupBarrier();
-  }
-  let r = red_u[0];
-  workgroupBarrier();
-  return r;
-}
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
@@ -66,7 +27,7 @@ fn uniform01(seq: u32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn sample_token(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let row = wg.x;
   let base = row * p.vocab;
   let V = p.vocab;
@@ -144,7 +105,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let hi_i = min(lo_i + chunk, V);
   var cs = 0.0;
   for (var i = lo_i; i < hi_i; i++) { let e = probs[base + i]; if (e >= theta) { cs += e; } }
-  red_f[t] = cs;
+  red[t] = cs;
   workgroupBarrier();
   if (t == 0u) {
     let goal = uniform01(row) * mass; // stream (seed, row, step): independent of the batch size
@@ -152,7 +113,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     var pick = argmax;
     var found = false;
     for (var c = 0u; c < WG && !found; c++) {
-      if (acc + red_f[c] > goal) {
+      if (acc + red[c] > goal) {
         let a = min(c * chunk, V);
         let b = min(a + chunk, V);
         for (var i = a; i < b; i++) {
@@ -164,7 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
           }
         }
       } else {
-        acc += red_f[c];
+        acc += red[c];
       }
     }
     next_ids[p.row_off + row] = pick;

@@ -15,13 +15,44 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 }
 `;
 
+// A file (ending in a newline) that calls helpers of two includes (the first without one), behind a header.
+const CALLER = (bad: string) => `
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  out[id.x] = first(id.x) + second(id.x)${bad};
+}
+`;
+const FIRST = 'fn first(i: u32) -> WT { return WT(i); }';
+const SECOND = (bad: string) => `// the second include
+fn second(i: u32) -> f32 {
+  return f32(i)${bad};
+}
+`;
+
 describe('GPU runtime', () => {
   it('reports a WGSL compile error with the shader file name and line', async () => {
     const rt = await createNodeRuntime({}, (name) => (name === 'broken' ? BROKEN : nodeShaderSource(name)));
     const out = rt.empty([64]);
-    rt.dispatch({ kernel: { shader: 'broken' }, buffers: [out], workgroups: [1] });
+    rt.dispatch({ kernel: { shader: 'broken', entry: 'main' }, buffers: [out], workgroups: [1] });
     await expect(rt.read(out)).rejects.toThrow(/shaders\/broken\.wgsl:6:\d+: error: .*undefined_thing/);
     rt.destroy();
+  });
+
+  it('maps compile errors to the lines of the file and of its includes, behind a header', async () => {
+    for (const [caller, second, where] of [
+      [CALLER(' + in_file'), SECOND(''), /shaders\/caller\.wgsl:6:\d+: error: .*in_file/],
+      [CALLER(''), SECOND(' * in_include'), /shaders\/second\.wgsl:3:\d+: error: .*in_include/],
+    ] as const) {
+      const files: Record<string, string> = { caller, first: FIRST, second };
+      const rt = await createNodeRuntime({}, (name) => files[name]);
+      const out = rt.empty([64]);
+      const kernel = { shader: 'caller', entry: 'main', includes: ['first', 'second'], aliases: { WT: 'f32' } };
+      rt.dispatch({ kernel, buffers: [out], workgroups: [1] });
+      await expect(rt.read(out)).rejects.toThrow(where);
+      rt.destroy();
+    }
   });
 
   it('surfaces a lost device as a clear error, and a new runtime works', async () => {

@@ -1,5 +1,5 @@
-// Kernel registry: WGSL from shaders/*.wgsl, compiled once per (shader, header, entry, constants),
-// pipelines cached. Compile errors are reported against the .wgsl file's own line numbers.
+// Kernel registry: WGSL from shaders/*.wgsl, compiled once per (shader, header, includes, entry, constants),
+// pipelines cached. Compile errors are reported against the .wgsl files' own line numbers.
 
 /** Looks up the text of `shaders/<name>.wgsl`. Bundled (Vite) in the browser, read from disk in Node. */
 export type ShaderSource = (name: string) => string;
@@ -7,15 +7,18 @@ export type ShaderSource = (name: string) => string;
 export interface KernelSpec {
   /** File name in shaders/ without the extension. */
   shader: string;
-  entry?: string;
+  entry: string;
   /** WGSL `override` constants. */
   constants?: Record<string, number>;
   /** `alias NAME = TYPE;` lines prepended to the file (e.g. the weight element type). */
   aliases?: Record<string, string>;
   /** `enable X;` directives prepended (f16, subgroups). */
   enables?: string[];
-  /** a second file of shaders/ appended to this one: entry points that need an enable the base file must not */
-  append?: string;
+  /**
+   * Files of shaders/ compiled after this one, in order: shared helpers (workgroup_reduce), or entry points
+   * that need an enable the base file must not (matmul_subgroups). Every spec of a shader names the same ones.
+   */
+  includes?: string[];
 }
 
 export class ShaderCompileError extends Error {}
@@ -69,32 +72,35 @@ export class KernelRegistry {
   private descriptor(spec: KernelSpec): GPUComputePipelineDescriptor {
     const constants = spec.constants && Object.keys(spec.constants).length ? spec.constants : undefined;
     return {
-      label: `${spec.shader}:${spec.entry ?? 'main'}`,
+      label: `${spec.shader}:${spec.entry}`,
       layout: 'auto',
-      compute: { module: this.module(spec), entryPoint: spec.entry ?? 'main', constants },
+      compute: { module: this.module(spec), entryPoint: spec.entry, constants },
     };
   }
 
   /** Compiles (or fetches) a module and throws with file:line on any WGSL error. */
   private module(spec: KernelSpec): GPUShaderModule {
     const header = headerFor(spec);
-    const key = `${spec.shader}|${header}|${spec.append ?? ''}`;
+    const key = moduleKey(spec);
     const cached = this.modules.get(key);
     if (cached) return cached;
-    let code = header + this.source(spec.shader);
-    if (spec.append) code += `\n${this.source(spec.append)}`;
+    const code = header + [spec.shader, ...(spec.includes ?? [])].map((name) => this.source(name)).join('\n');
     const module = this.device.createShaderModule({ label: `shaders/${spec.shader}.wgsl`, code });
     this.modules.set(key, module);
     return module;
   }
 
-  /** file:line of a line of a module's code (header lines first, then the file, then an appended file). */
+  /** file:line of a line of a module's code: header lines first, then the file, then each include. */
   private sourceLine(key: string, line: number): string {
-    const [shader, header, append] = key.split('|');
-    const headerLines = header ? header.split('\n').length - 1 : 0;
-    const fileLines = this.source(shader).split('\n').length;
-    if (append && line - headerLines > fileLines) return `shaders/${append}.wgsl:${line - headerLines - fileLines}`;
-    return `shaders/${shader}.wgsl:${line - headerLines}`;
+    const [shader, header, includes] = key.split('|');
+    const files = [shader, ...(includes ? includes.split(',') : [])];
+    let at = line - (header ? header.split('\n').length - 1 : 0);
+    for (const name of files.slice(0, -1)) {
+      const lines = this.source(name).split('\n').length; // the join's newline ends each file's last line
+      if (at <= lines) return `shaders/${name}.wgsl:${at}`;
+      at -= lines;
+    }
+    return `shaders/${files.at(-1)}.wgsl:${at}`;
   }
 
   /** Awaits compilation messages of every module compiled so far; throws on the first error. */
@@ -119,7 +125,11 @@ function headerFor(spec: KernelSpec): string {
   return h;
 }
 
+function moduleKey(spec: KernelSpec): string {
+  return `${spec.shader}|${headerFor(spec)}|${(spec.includes ?? []).join(',')}`;
+}
+
 function specKey(spec: KernelSpec): string {
   const c = spec.constants ? Object.entries(spec.constants).sort().map(([k, v]) => `${k}=${v}`).join(',') : '';
-  return `${spec.shader}|${headerFor(spec)}|${spec.append ?? ''}|${spec.entry ?? 'main'}|${c}`;
+  return `${moduleKey(spec)}|${spec.entry}|${c}`;
 }

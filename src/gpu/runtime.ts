@@ -340,7 +340,7 @@ export class GpuRuntime {
     if (this.profiling && this.querySet && this.timedNames.length < MAX_TIMED_DISPATCHES) {
       this.endPass();
       const i = this.timedNames.length;
-      this.timedNames.push(d.kernel.entry && d.kernel.entry !== 'main' ? `${d.kernel.shader}.${d.kernel.entry}` : d.kernel.shader);
+      this.timedNames.push(`${d.kernel.shader}.${d.kernel.entry}`);
       const pass = enc.beginComputePass({
         timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });

@@ -7,7 +7,7 @@ import { weightKernel } from './weight-type.ts';
 export function embedding(rt: GpuRuntime, ids: Tensor, table: Tensor, out: Tensor, rows: number): void {
   const [vocab, dim] = table.shape;
   rt.dispatch({
-    kernel: weightKernel('embedding', 'main', table),
+    kernel: weightKernel('embedding', 'forward', table),
     buffers: [ids, table, out],
     params: params([rows, dim, vocab]),
     workgroups: [Math.ceil(dim / 256), rows],

@@ -6,6 +6,8 @@ import { matmul } from './matmul.ts';
 
 export const LOGPROB_CHUNK = 64;
 
+const LOGPROB = { shader: 'logprob', includes: ['workgroup_reduce'] };
+
 /** Rows [from, to) of hidden / targets / logprobs. */
 export interface RowSpan {
   from: number;
@@ -45,7 +47,7 @@ export function tokenLogprobs(
     const count = Math.min(chunk, rows.to - first);
     chunkLogits(rt, hidden, lmHead, logits, first, count);
     rt.dispatch({
-      kernel: { shader: 'logprob', entry: 'forward' },
+      kernel: { ...LOGPROB, entry: 'forward' },
       buffers: [logits, targets, out.logprobs, out.entropy],
       params: params([count, V, first, 0], [1 / temperature]),
       workgroups: [count],
@@ -77,7 +79,7 @@ export function tokenLogprobsBackward(
     const count = Math.min(chunk, rows.to - first);
     chunkLogits(rt, hidden, lmHead, dlogits, first, count);
     rt.dispatch({
-      kernel: { shader: 'logprob', entry: 'backward' },
+      kernel: { ...LOGPROB, entry: 'backward' },
       buffers: [dlogits, targets, dlogp],
       params: params([count, V, first, 0], [1 / temperature]),
       workgroups: [count],

@@ -50,7 +50,7 @@ export function matmul(
   let blocksPerWorkgroup = 1; // blocks of SKINNY_COLS output columns
   if (skinny && !vec4Along(v)) kernel = weightKernel('matmul', 'skinny', b);
   else if (skinny && rt.info.subgroups) {
-    kernel = { ...weightKernel('matmul', 'skinny_vec4_subgroups', b), append: 'matmul_subgroups' };
+    kernel = { ...weightKernel('matmul', 'skinny_vec4_subgroups', b), includes: ['matmul_subgroups'] };
     kernel.enables = [...(kernel.enables ?? []), 'subgroups'];
     // One block per subgroup: as many as the largest subgroups make (smaller ones leave some idle).
     const lanes = rt.info.subgroupMaxSize || SKINNY_THREADS;

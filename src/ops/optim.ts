@@ -2,6 +2,8 @@
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { grid1d, params } from './grid.ts';
 
+const OPTIM = { shader: 'optim', includes: ['workgroup_reduce'] };
+
 /** Workgroups per tensor in the first norm stage: fixed by the size alone, so the sum order is too. */
 const SUMSQ_MAX_WORKGROUPS = 256;
 
@@ -16,10 +18,10 @@ export function gradNorm(rt: GpuRuntime, grads: readonly Tensor[], norm: Tensor)
   let off = 0;
   for (const g of grads) {
     const wgs = sumsqWorkgroups(g.size);
-    rt.dispatch({ kernel: { shader: 'optim', entry: 'sumsq' }, buffers: [g, partials], params: params([g.size, off]), workgroups: [wgs] });
+    rt.dispatch({ kernel: { ...OPTIM, entry: 'sumsq' }, buffers: [g, partials], params: params([g.size, off]), workgroups: [wgs] });
     off += wgs;
   }
-  rt.dispatch({ kernel: { shader: 'optim', entry: 'norm' }, buffers: [null, partials, norm], params: params([count]), workgroups: [1] });
+  rt.dispatch({ kernel: { ...OPTIM, entry: 'norm' }, buffers: [null, partials, norm], params: params([count]), workgroups: [1] });
   partials.release();
 }
 
@@ -41,7 +43,7 @@ export function adamw(rt: GpuRuntime, param: Tensor, grad: Tensor, m: Tensor, v:
   if (t < 1) throw new Error(`adamw: step ${t} must be ≥ 1`);
   const n = param.size;
   rt.dispatch({
-    kernel: { shader: 'optim', entry: 'adamw' },
+    kernel: { ...OPTIM, entry: 'adamw' },
     buffers: [param, grad, m, v, norm],
     params: params(
       [n, 0, 0, 0],

@@ -3,10 +3,15 @@ import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
 import { grid1d, params } from './grid.ts';
 import { weightKernel } from './weight-type.ts';
 
+const kernel = (entry: string, w: Tensor, constants?: Record<string, number>) => ({
+  ...weightKernel('rmsnorm', entry, w, constants),
+  includes: ['workgroup_reduce'],
+});
+
 /** y = x / rms(x) · w over `rows` rows of w.size; writes 1/rms per row into rstd. */
 export function rmsnorm(rt: GpuRuntime, x: Tensor, w: Tensor, y: Tensor, rstd: Tensor, rows: number, eps: number): void {
   rt.dispatch({
-    kernel: weightKernel('rmsnorm', 'forward', w),
+    kernel: kernel('forward', w),
     buffers: [x, w, y, rstd],
     params: params([rows, w.size], [eps]),
     workgroups: grid1d(rt, rows),
@@ -30,14 +35,14 @@ export function rmsnormBackward(
 ): void {
   const p = params([rows, w.size]);
   rt.dispatch({
-    kernel: weightKernel('rmsnorm', 'backward', w, accumulate ? { ACCUMULATE: 1 } : undefined),
+    kernel: kernel('backward', w, accumulate ? { ACCUMULATE: 1 } : undefined),
     buffers: [x, w, rstd, dy, dx, null],
     params: p,
     workgroups: grid1d(rt, rows),
   });
   if (dw) {
     rt.dispatch({
-      kernel: weightKernel('rmsnorm', 'backward_weight', w),
+      kernel: kernel('backward_weight', w),
       buffers: [x, null, rstd, dy, null, dw],
       params: p,
       workgroups: [Math.ceil(w.size / 32)],

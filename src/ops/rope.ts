@@ -39,7 +39,7 @@ export function rope(
   inverse = false,
 ): void {
   rt.dispatch({
-    kernel: { shader: 'rope', constants: inverse ? { INVERSE: 1 } : undefined },
+    kernel: { shader: 'rope', entry: 'rotate', constants: inverse ? { INVERSE: 1 } : undefined },
     buffers: [x, positions, cos, sin],
     params: params([v.rows, v.heads, v.headDim, v.rowStride, v.colOff]),
     workgroups: [Math.ceil((v.heads * v.headDim) / 2 / 64), v.rows],

@@ -29,7 +29,7 @@ export function sample(
   rowOff = 0,
 ): void {
   rt.dispatch({
-    kernel: { shader: 'sample' },
+    kernel: { shader: 'sample', entry: 'sample_token', includes: ['workgroup_reduce'] },
     buffers: [logits, scratch, nextIds, logprobs],
     params: params([rows, vocab, sp.topK, sp.seed, step, rowOff], [sp.temperature, sp.topP]),
     workgroups: [rows],
