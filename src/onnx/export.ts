@@ -32,6 +32,14 @@ export class OnnxExportError extends Error {
 
 export const onnxFileName = (dtype: OnnxDtype) => (dtype === 'f16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx');
 
+/** The chunks of an export file as one block of bytes (a session's external data, a tar entry). */
+export function joinChunks(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  chunks.reduce((at, c) => (out.set(c, at), at + c.byteLength), 0);
+  return out;
+}
+
 /** The graph alone as model.onnx bytes (weights inside): what the ORT backend loads directly. */
 export function exportOnnxGraph(loaded: LoadedModel, opts: OnnxExportOptions): { onnx: Uint8Array; externalData: Uint8Array[] | null } {
   const get = (name: string) => {

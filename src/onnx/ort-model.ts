@@ -5,6 +5,8 @@
 // The full build: its WebGPU EP (JSEP) and WASM EP, in the browser and (unlike the default Node build) in Node.
 import * as ort from 'onnxruntime-web/all';
 import { f16BitsToF32 } from '../gpu/half.ts';
+import type { LoadedModel } from '../model/source.ts';
+import { exportOnnxGraph, joinChunks, onnxFileName, type OnnxExportOptions } from './export.ts';
 import { kvInputName, kvOutputName } from './qwen2-graph.ts';
 
 export type OrtBackend = 'webgpu' | 'wasm';
@@ -208,6 +210,13 @@ export class OrtCausalLm {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** onnxruntime-web on our own export of a loaded model (the graph of qwen2-graph.ts), external data passed along. */
+export function sessionOfExport(loaded: LoadedModel, backend: OrtBackend, opts: OnnxExportOptions = { dtype: 'f32' }): Promise<OrtCausalLm> {
+  const { onnx, externalData } = exportOnnxGraph(loaded, opts);
+  const data = externalData && { path: `${onnxFileName(opts.dtype).slice('onnx/'.length)}_data`, data: joinChunks(externalData) };
+  return OrtCausalLm.create(onnx, { backend, where: `${loaded.source} (ONNX export)`, externalData: data ? [data] : undefined });
 }
 
 /** The last `rows` positions of logits [B, S, V] as float32 (float16 graphs converted). */
