@@ -34,3 +34,13 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/** f32 kernels against f64 references, relative to the largest entry (relErr) */
+export const GPU_TOL = 1e-5;
+/** f64 central differences (h = 1e-5) against analytic gradients (relErr) */
+export const FD_TOL = 1e-6;
+
+/** a + b elementwise: what a kernel that accumulates into `a` should leave there */
+export function plus(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a, (v, i) => v + b[i]);
+}

@@ -1,74 +1,6 @@
-// Plain TypeScript references for the backward ops, in f64, with f64 forwards to check them against
-// finite differences (the forward references in layers.ts round their outputs to f32).
+// Plain TypeScript reference for causal GQA attention over a KV cache and its backward (f64).
 
 type Arr = ArrayLike<number>;
-
-/** dTable [vocab, dim] = Σ over rows r with ids[r] = v of dOut[r, :] */
-export function embeddingBackwardRef(ids: Arr, dOut: Arr, vocab: number, dim: number): Float64Array {
-  const dTable = new Float64Array(vocab * dim);
-  for (let r = 0; r < ids.length; r++) for (let d = 0; d < dim; d++) dTable[ids[r] * dim + d] += dOut[r * dim + d];
-  return dTable;
-}
-
-export function rmsnormForward64(x: Arr, w: Arr, eps: number): { y: Float64Array; rstd: Float64Array } {
-  const dim = w.length;
-  const rows = x.length / dim;
-  const y = new Float64Array(x.length);
-  const rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let i = 0; i < dim; i++) s += x[r * dim + i] ** 2;
-    rstd[r] = 1 / Math.sqrt(s / dim + eps);
-    for (let i = 0; i < dim; i++) y[r * dim + i] = x[r * dim + i] * rstd[r] * w[i];
-  }
-  return { y, rstd };
-}
-
-/** dx = r·w⊙dy − r³/dim · x · Σ w⊙dy⊙x per row; dw = Σ_rows dy⊙x·r. */
-export function rmsnormBackwardRef(x: Arr, w: Arr, rstd: Arr, dy: Arr): { dx: Float64Array; dw: Float64Array } {
-  const dim = w.length;
-  const rows = x.length / dim;
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) {
-    const inv = rstd[r];
-    let s = 0;
-    for (let i = 0; i < dim; i++) s += w[i] * dy[r * dim + i] * x[r * dim + i];
-    for (let i = 0; i < dim; i++) {
-      const k = r * dim + i;
-      dx[k] = inv * w[i] * dy[k] - (inv ** 3 / dim) * x[k] * s;
-      dw[i] += dy[k] * x[k] * inv;
-    }
-  }
-  return { dx, dw };
-}
-
-export function swigluForward64(gu: Arr, rows: number, inter: number): Float64Array {
-  const h = new Float64Array(rows * inter);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < inter; i++) {
-      const g = gu[r * 2 * inter + i];
-      h[r * inter + i] = (g / (1 + Math.exp(-g))) * gu[r * 2 * inter + inter + i];
-    }
-  }
-  return h;
-}
-
-export function swigluBackwardRef(gu: Arr, dh: Arr, rows: number, inter: number): Float64Array {
-  const dgu = new Float64Array(rows * 2 * inter);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < inter; i++) {
-      const gi = r * 2 * inter + i;
-      const g = gu[gi];
-      const u = gu[gi + inter];
-      const s = 1 / (1 + Math.exp(-g));
-      const d = dh[r * inter + i];
-      dgu[gi] = d * u * s * (1 + g * (1 - s));
-      dgu[gi + inter] = d * g * s;
-    }
-  }
-  return dgu;
-}
 
 export interface AttentionDims {
   heads: number;
@@ -79,12 +11,12 @@ export interface AttentionDims {
 }
 
 /**
- * The training attention as the GPU runs it: every row stores its k, v (columns after q in qkv
+ * Attention as the GPU runs it (store_kv, then forward): every row stores its k, v (columns after q in qkv
  * [rows, (H + 2·KVH)·hd]) at (slots[r], positions[r]) of copies of the caches, then attends causally to
  * positions 0..positions[r]: those below its prefix length from its prefix slot (`prefix` [rows, 2] =
- * slot, length; absent = none), the rest from its own slot. f64 throughout.
+ * slot, length; absent = none), the rest from its own slot. Returns the caches after the stores.
  */
-export function attentionTrainRef(
+export function attentionRef(
   qkv: Arr,
   slots: Arr,
   positions: Arr,
@@ -150,10 +82,10 @@ function attnProbs(
 }
 
 /**
- * dL/dqkv of attentionTrainRef given dL/dout: dq from every key attended; dk, dv of each cache entry summed
+ * dL/dqkv of attentionRef given dL/dout: dq from every key attended; dk, dv of each cache entry summed
  * over all queries (and GQA heads) that attended to it, then routed to the row that stored it. Entries no
  * row stored (a cached prefix) keep their gradient out of qkv. `cacheK`/`cacheV` are after the stores;
- * `prefix` as in attentionTrainRef (a shared prefix's keys collect the gradient of every row reading them).
+ * `prefix` as in attentionRef (a shared prefix's keys collect the gradient of every row reading them).
  */
 export function attentionBackwardRef(
   qkv: Arr, slots: Arr, positions: Arr, cacheK: Arr, cacheV: Arr, dout: Arr, a: AttentionDims, prefix?: Arr,

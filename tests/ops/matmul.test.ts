@@ -1,11 +1,13 @@
+// The matmul family (tiled, skinny, skinny vec4 with and without subgroups) and the linear layer's backward
+// products: GPU against the reference, the reference backward against finite differences of its forward.
 import { describe, expect, it } from 'vitest';
-import { gpu, maxRelError } from './helpers/gpu.ts';
-import { createDawnNullRuntime, createNodeRuntime } from '../src/gpu/node.ts';
-import type { GpuRuntime } from '../src/gpu/runtime.ts';
-import { linear, linearBackwardInput, linearBackwardWeight, matmul } from '../src/ops/matmul.ts';
-import { add } from '../src/ops/elementwise.ts';
-import { addRef, linearRef } from '../src/reference/matmul.ts';
-import { Rng } from '../src/util/random.ts';
+import { gpu, maxRelError } from '../helpers/gpu.ts';
+import { dot, FD_TOL, numericGrad, relErr } from '../helpers/grads.ts';
+import { createDawnNullRuntime, createNodeRuntime } from '../../src/gpu/node.ts';
+import type { GpuRuntime } from '../../src/gpu/runtime.ts';
+import { linear, linearBackwardInput, linearBackwardWeight, matmul } from '../../src/ops/matmul.ts';
+import { linearBackwardRef, linearRef } from '../../src/reference/matmul.ts';
+import { Rng } from '../../src/util/random.ts';
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -57,17 +59,7 @@ describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
     const x = rng.uniformArray(M * K);
     const w = rng.uniformArray(N * K);
     const dy = rng.uniformArray(M * N);
-    // dX[m,k] = Σ_n dy[m,n] w[n,k]: a linear with the transposed weight.
-    const wT = new Float32Array(K * N);
-    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wT[k * N + n] = w[n * K + k];
-    const dxRef = linearRef(dy, wT, M, K, N);
-    const dyT = new Float32Array(N * M);
-    const xT = new Float32Array(K * M);
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) dyT[n * M + m] = dy[m * N + n];
-      for (let k = 0; k < K; k++) xT[k * M + m] = x[m * K + k];
-    }
-    const dwRef = linearRef(dyT, xT, N, K, M);
+    const ref = linearBackwardRef(x, w, dy, M, N, K);
     const tdy = rt.upload([M, N], dy);
     const tw = rt.upload([N, K], w);
     const tx = rt.upload([M, K], x);
@@ -75,8 +67,20 @@ describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
     const tdw = rt.upload([N, K], new Float32Array(N * K).fill(1));
     linearBackwardInput(rt, tdy, tw, tdx, M);
     linearBackwardWeight(rt, tdy, tx, tdw, M, true);
-    expect(maxRelError(await rt.read(tdx), dxRef)).toBeLessThan(1e-5);
-    expect(maxRelError(await rt.read(tdw), dwRef.map((v) => v + 1))).toBeLessThan(1e-5);
+    expect(maxRelError(await rt.read(tdx), ref.dx)).toBeLessThan(1e-5);
+    expect(maxRelError(await rt.read(tdw), ref.dw.map((v) => v + 1))).toBeLessThan(1e-5);
+  });
+});
+
+describe('linear backward reference', () => {
+  it('matches finite differences of the reference forward in x, w and the bias', () => {
+    const rng = new Rng(4);
+    const [M, N, K] = [3, 4, 5];
+    const [x, w, bias, g] = [rng.uniformArray(M * K), rng.uniformArray(N * K), rng.uniformArray(N), rng.uniformArray(M * N)];
+    const ref = linearBackwardRef(x, w, g, M, N, K);
+    expect(relErr(ref.dx, numericGrad((xx) => dot(g, linearRef(xx, w, M, N, K, bias)), x))).toBeLessThan(FD_TOL);
+    expect(relErr(ref.dw, numericGrad((ww) => dot(g, linearRef(x, ww, M, N, K, bias)), w))).toBeLessThan(FD_TOL);
+    expect(relErr(ref.dbias, numericGrad((bb) => dot(g, linearRef(x, w, M, N, K, bb)), bias))).toBeLessThan(FD_TOL);
   });
 });
 
@@ -142,17 +146,5 @@ describe('skinny vec4 matmul against the TypeScript reference', () => {
     linear(rt, rt.upload([16, K], new Float32Array(16 * K)), b, rt.empty([16, N]), 16); // tiled
     await rt.sync(); // throws with file:line on any WGSL or pipeline error
     rt.destroy();
-  });
-});
-
-describe('elementwise', () => {
-  it('add matches the reference', async () => {
-    const rt = await gpu();
-    const rng = new Rng(11);
-    const a = rng.uniformArray(1000);
-    const b = rng.uniformArray(1000);
-    const out = rt.empty([1000]);
-    add(rt, rt.upload([1000], a), rt.upload([1000], b), out);
-    expect(maxRelError(await rt.read(out), addRef(a, b))).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 // The runtime's own guarantees: compile errors name the .wgsl file and line, a lost device is reported
 // and a new runtime works, timestamp timing per kernel, buffer recycling and accounting.
 import { describe, expect, it } from 'vitest';
-import { createNodeRuntime, nodeShaderSource } from '../src/gpu/node.ts';
-import { BufferPool } from '../src/gpu/runtime.ts';
-import { GpuDeviceLostError } from '../src/gpu/device.ts';
-import { linear } from '../src/ops/matmul.ts';
+import { createNodeRuntime, nodeShaderSource } from '../../src/gpu/node.ts';
+import { BufferPool } from '../../src/gpu/runtime.ts';
+import { GpuDeviceLostError } from '../../src/gpu/device.ts';
+import { linear } from '../../src/ops/matmul.ts';
 
 const BROKEN = `
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;

@@ -2,13 +2,13 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gpu } from './helpers/gpu.ts';
-import { dirSource } from '../src/model/source-node.ts';
-import { loadModel } from '../src/model/source.ts';
-import { instantiateModel } from '../src/model/instantiate.ts';
-import { Generator } from '../src/model/generate.ts';
+import { gpu } from '../helpers/gpu.ts';
+import { dirSource } from '../../src/model/source-node.ts';
+import { loadModel } from '../../src/model/source.ts';
+import { instantiateModel } from '../../src/model/instantiate.ts';
+import { Generator } from '../../src/model/generate.ts';
 
-const FIXTURES = join(import.meta.dirname, 'fixtures', 'models');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const names = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((n) => existsSync(join(FIXTURES, n, 'expected.json'))) : [];
 
 /** max |a − b| over all logits, relative to the largest |logit| of the reference */
