@@ -1,6 +1,52 @@
 // What a training run reports, in order: per-sample rollouts, per-step metrics (GRPO's 'step', SFT's
 // 'sft-step'), evaluations (the same held-out greedy reward for both), logs.
-// The CLI writes them as JSON Lines; the Worker forwards them to the studio's live panel.
+// The CLI writes them as JSON Lines; the Worker forwards them to the studio's live panel. In step-through
+// mode (off by default) a GRPO step also reports each of its phases as a 'trace'.
+import type { ScaleRewards } from './objectives.ts';
+
+/** One completion as the update saw it, token by token. */
+export interface TokenTrace {
+  ids: number[];
+  /** each completion token decoded alone */
+  pieces: string[];
+  reward: number;
+  advantage: number;
+  /** log π_old per token: the policy that sampled it (logits / T) */
+  before: number[];
+  /** π_θ / π_old per token as the objective used it in the last pass; null: not in the update (β = 0 and A = 0) */
+  ratio: number[] | null;
+  /** per token: the clipped branch of the objective was taken (no gradient through it); null as for ratio */
+  clipped: boolean[] | null;
+  /** log π per token after the step's optimizer steps */
+  after: number[];
+}
+
+/** What one phase of a GRPO step did, for step-through mode; groups are the step's prompts in order. */
+export type StepTrace =
+  | {
+      phase: 'rollout';
+      /** per prompt: its example and its G completions so far */
+      groups: { exampleId: string; texts: string[] }[];
+      /** false while decoding streams (throttled), true once the rollouts are complete */
+      done: boolean;
+    }
+  | { phase: 'scores'; groups: { reward: number; signals: Record<string, boolean | number> }[][] }
+  | {
+      phase: 'advantages';
+      scale: ScaleRewards;
+      eps: number;
+      /** std: what the advantages divide by (null when scale is 'none'); all equal: every advantage 0 */
+      groups: { rewards: number[]; mean: number; std: number | null; allEqual: boolean; advantages: number[] }[];
+    }
+  | {
+      phase: 'update';
+      epsilonLow: number;
+      epsilonHigh: number;
+      /** μ and the optimizer steps the update took */
+      passes: number;
+      optimizerSteps: number;
+      groups: TokenTrace[][];
+    };
 
 export type TrainEvent =
   | {
@@ -58,6 +104,8 @@ export type TrainEvent =
       updateMs: number;
     }
   | { type: 'eval'; step: number; meanReward: number; examples: number }
+  /** step-through mode only; step counted from 1, as its 'step' event will report it */
+  | ({ type: 'trace'; step: number } & StepTrace)
   | { type: 'checkpoint'; step: number; where: string; bytes: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'done'; step: number; stopped: boolean };

@@ -25,6 +25,9 @@ export interface BatchResult {
   loss: number;
   /** per trained sequence, the current policy's completion log-probs (logits / T) */
   logprobs: Float32Array[];
+  /** GRPO, per trained sequence and token: the ratio π/π_old the objective used, and whether it was clipped */
+  ratio: Float64Array[];
+  clipped: Uint8Array[];
   /** mean entropy of the trained completion tokens' distributions (NaN when none trained) */
   entropy: number;
   kl: number;
@@ -193,7 +196,7 @@ export async function accumulateGradients(
   const totalTokens = tokensOf(seqs);
   const trained = seqs.filter((s) => contributes(s, objective) && s.completionIds.length > 0);
   const trainedTokens = tokensOf(trained);
-  const result: BatchResult = { loss: 0, logprobs: [], entropy: 0, kl: 0, clipFraction: 0, tokens: totalTokens, sequences: trained.length };
+  const result: BatchResult = { loss: 0, logprobs: [], ratio: [], clipped: [], entropy: 0, kl: 0, clipFraction: 0, tokens: totalTokens, sequences: trained.length };
   const scratch = new ScratchActivations(rt);
   for (let i = 0; i < trained.length; i += microBatch) {
     const part = trained.slice(i, i + microBatch);
@@ -224,6 +227,8 @@ export async function accumulateGradients(
     const partTokens = tokensOf(part);
     result.loss += obj.loss;
     result.logprobs.push(...logprobs);
+    result.ratio.push(...(obj.ratio ?? []));
+    result.clipped.push(...(obj.clipped ?? []));
     result.entropy += entropy;
     result.kl += obj.metrics.kl * partTokens;
     result.clipFraction += obj.metrics.clipFraction * partTokens;

@@ -36,11 +36,22 @@ export interface ObjectiveResult {
   loss: number;
   /** dL/dlogp per token, same layout as the inputs */
   dlogp: Float64Array[];
+  /** per token: π/π_old and whether the clipped branch was taken (no gradient through the ratio); GRPO only */
+  ratio?: Float64Array[];
+  clipped?: Uint8Array[];
   metrics: { kl: number; clipFraction: number; tokens: number };
 }
 
-/** Group-normalised advantages: (r − mean_group) / (std + eps), unbiased std; all-equal groups get 0. */
-export function groupAdvantages(rewards: number[], groupSize: number, scale: ScaleRewards, eps: number): number[] {
+/** One group's rewards as the advantages use them: the mean, and the std they divide by (null: none). */
+export interface GroupStats {
+  mean: number;
+  std: number | null;
+  /** every reward the same: the group's advantages are all 0 */
+  allEqual: boolean;
+}
+
+/** Per group: its mean and the std that scaling divides by (unbiased; the whole batch's for 'batch'). */
+export function groupStats(rewards: number[], groupSize: number, scale: ScaleRewards): GroupStats[] {
   if (rewards.length % groupSize !== 0) throw new Error(`${rewards.length} rewards do not split into groups of ${groupSize}`);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = (xs: number[]) => {
@@ -49,15 +60,21 @@ export function groupAdvantages(rewards: number[], groupSize: number, scale: Sca
     return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
   };
   const batchStd = std(rewards);
-  const out: number[] = [];
+  const out: GroupStats[] = [];
   for (let g = 0; g < rewards.length; g += groupSize) {
     const group = rewards.slice(g, g + groupSize);
-    const m = mean(group);
-    const allEqual = group.every((r) => r === group[0]);
-    const s = scale === 'group' ? std(group) : scale === 'batch' ? batchStd : null;
-    for (const r of group) out.push(allEqual ? 0 : s === null ? r - m : (r - m) / (s + eps));
+    out.push({ mean: mean(group), std: scale === 'group' ? std(group) : scale === 'batch' ? batchStd : null, allEqual: group.every((r) => r === group[0]) });
   }
   return out;
+}
+
+/** Group-normalised advantages: (r − mean_group) / (std + eps), unbiased std; all-equal groups get 0. */
+export function groupAdvantages(rewards: number[], groupSize: number, scale: ScaleRewards, eps: number): number[] {
+  const stats = groupStats(rewards, groupSize, scale);
+  return rewards.map((r, i) => {
+    const { mean, std, allEqual } = stats[Math.floor(i / groupSize)];
+    return allEqual ? 0 : std === null ? r - mean : (r - mean) / (std + eps);
+  });
 }
 
 /** Per-sequence token weights implementing each loss_type's aggregation. */
@@ -86,8 +103,14 @@ export function grpoObjective(seqs: TokenSeq[], s: GrpoSettings): ObjectiveResul
   let klSum = 0;
   let clipped = 0;
   let tokens = 0;
+  const ratios: Float64Array[] = [];
+  const clips: Uint8Array[] = [];
   const dlogp = seqs.map((q, i) => {
     const d = new Float64Array(q.logprobs.length);
+    const tokenRatio = new Float64Array(q.logprobs.length);
+    const tokenClipped = new Uint8Array(q.logprobs.length);
+    ratios.push(tokenRatio);
+    clips.push(tokenClipped);
     if (s.beta !== 0 && !q.refLogprobs) throw new Error('β ≠ 0 needs reference log-probs');
     for (let t = 0; t < q.logprobs.length; t++) {
       const lp = q.logprobs[t];
@@ -101,7 +124,11 @@ export function grpoObjective(seqs: TokenSeq[], s: GrpoSettings): ObjectiveResul
       const useUnclipped = unclipped >= clippedTerm;
       let lt = useUnclipped ? unclipped : clippedTerm;
       let g = useUnclipped || clippedRatio === ratio ? -A * ratio : 0;
-      if (!useUnclipped) clipped++;
+      tokenRatio[t] = ratio;
+      if (!useUnclipped) {
+        clipped++;
+        tokenClipped[t] = 1;
+      }
       if (s.beta !== 0) {
         const delta = q.refLogprobs![t] - lp;
         let kl = Math.exp(delta) - delta - 1;
@@ -120,7 +147,7 @@ export function grpoObjective(seqs: TokenSeq[], s: GrpoSettings): ObjectiveResul
     }
     return d;
   });
-  return { loss, dlogp, metrics: { kl: tokens ? klSum / tokens : 0, clipFraction: tokens ? clipped / tokens : 0, tokens } };
+  return { loss, dlogp, ratio: ratios, clipped: clips, metrics: { kl: tokens ? klSum / tokens : 0, clipFraction: tokens ? clipped / tokens : 0, tokens } };
 }
 
 /** SFT: token-mean cross-entropy over every completion token of the batch (`batchTokens` when micro-batched). */

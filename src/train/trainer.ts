@@ -6,12 +6,16 @@
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { Qwen2Model } from '../model/model.ts';
 import { Rng } from '../util/random.ts';
-import { groupAdvantages, type GrpoSettings, type ScaleRewards } from './objectives.ts';
+import { groupAdvantages, groupStats, type GrpoSettings, type ScaleRewards } from './objectives.ts';
 import type { Policy } from './policy.ts';
 import { accumulateGradients, contributes, sequenceLogprobs, type Objective, type TrainSequence } from './gradients.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
-import type { TrainEvent } from './events.ts';
+import type { StepTrace, TokenTrace, TrainEvent } from './events.ts';
 import { TrainingLoop } from './loop.ts';
+import type { StepThrough } from './step-through.ts';
+
+/** In step-through mode, the rollouts' texts stream at most this often. */
+const STREAM_MS = 100;
 
 /** A prompt the policy answers; the task knows how to score an answer to it. */
 export interface RlExample {
@@ -105,7 +109,20 @@ export interface Rollout {
   rewards: RewardOutcome[];
 }
 
+/** Step-through: one completion's per-token log-probs around the update (see TokenTrace). */
+interface TokenRecord {
+  before: ArrayLike<number>;
+  ratio?: Float64Array;
+  clipped?: Uint8Array;
+  after?: ArrayLike<number>;
+}
+
 export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
+  /** step-through mode's switch and gate (the studio sets it); null or off: steps neither trace nor wait */
+  stepThrough: StepThrough | null = null;
+  /** how long the running step has waited in step-through mode: left out of its timings */
+  private paused = 0;
+
   constructor(
     rt: GpuRuntime,
     policy: Policy,
@@ -126,7 +143,10 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
   async trainStep(): Promise<void> {
     const c = this.config;
     const step = this.state.step;
-    const t0 = performance.now();
+    const traced = this.stepThrough?.enabled ?? false;
+    this.paused = 0;
+    const clock = () => performance.now() - this.paused;
+    const t0 = clock();
     const examples = Array.from({ length: c.promptsPerStep }, () => this.rng.pick(this.task.train));
     this.state.rngState = this.rng.state;
     // All prompts of the step decode together: each prefilled once, forked into its G sequences.
@@ -135,24 +155,31 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       maxNewTokens: c.maxNewTokens,
       eosIds: this.task.eosIds,
       sampling: { temperature: c.temperature, topP: c.topP, topK: c.topK, seed: stepSeed(c.seed, step) },
+      onStep: traced ? this.streamRollouts(step, examples) : undefined,
     });
     const generated = out.tokens.reduce((n, t) => n + t.length, 0);
     const rollouts: Rollout[] = examples.map((example, i) => ({
       example, completions: out.tokens.slice(i * c.groupSize, (i + 1) * c.groupSize), texts: [], rewards: [],
     }));
-    const t1 = performance.now();
-    for (const r of rollouts) {
-      r.texts = r.completions.map((ids) => this.task.decode(ids));
-      r.rewards = r.texts.map((text) => this.task.reward(text, r.example as E));
-    }
+    const t1 = clock();
+    for (const r of rollouts) r.texts = r.completions.map((ids) => this.task.decode(ids));
+    if (traced) await this.phase(step, { phase: 'rollout', groups: rollouts.map((r) => ({ exampleId: r.example.id, texts: r.texts })), done: true });
+    for (const r of rollouts) r.rewards = r.texts.map((text) => this.task.reward(text, r.example as E));
+    if (traced) await this.phase(step, { phase: 'scores', groups: rollouts.map((r) => r.rewards) });
     const rewards = rollouts.flatMap((r) => r.rewards.map((o) => o.reward));
     const advantages = groupAdvantages(rewards, c.groupSize, c.scaleRewards, c.advantageEps);
+    const group = <T,>(xs: T[], i: number) => xs.slice(i * c.groupSize, (i + 1) * c.groupSize);
+    if (traced) {
+      const groups = groupStats(rewards, c.groupSize, c.scaleRewards).map((g, i) => ({ ...g, rewards: group(rewards, i), advantages: group(advantages, i) }));
+      await this.phase(step, { phase: 'advantages', scale: c.scaleRewards, eps: c.advantageEps, groups });
+    }
     const seqs: TrainSequence[] = rollouts.flatMap((r, i) =>
       r.completions.map((ids, g) => ({ promptIds: r.example.promptIds, completionIds: ids, advantage: advantages[i * c.groupSize + g] })),
     );
-    const t2 = performance.now();
-    const update = await this.update(seqs.filter((s) => s.completionIds.length > 0));
-    const t3 = performance.now();
+    const t2 = clock();
+    const optimizerSteps = this.state.optimizerSteps;
+    const { metrics: update, records } = await this.update(seqs.filter((s) => s.completionIds.length > 0), traced);
+    const t3 = clock();
 
     rollouts.forEach((r, i) =>
       r.completions.forEach((ids, g) =>
@@ -172,6 +199,47 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       completionLength: generated / rewards.length, tokensPerSec: (generated / (t3 - t0)) * 1000,
       rolloutMs: t1 - t0, scoringMs: t2 - t1, updateMs: t3 - t2,
     });
+    if (records) {
+      const groups = rollouts.map((r, i) => group(seqs, i).map((s, g) => this.tokenTrace(s, r.rewards[g].reward, records.get(s))));
+      const { epsilonLow, epsilonHigh } = c.objective;
+      await this.phase(step, { phase: 'update', epsilonLow, epsilonHigh, passes: c.iterations, optimizerSteps: this.state.optimizerSteps - optimizerSteps, groups });
+    }
+  }
+
+  /** Step-through: one completion around the update (no record: an empty completion, never forwarded). */
+  private tokenTrace(s: TrainSequence, reward: number, r: TokenRecord | undefined): TokenTrace {
+    return {
+      ids: s.completionIds, pieces: s.completionIds.map((id) => this.task.decode([id])), reward, advantage: s.advantage ?? 0,
+      before: Array.from(r?.before ?? []), ratio: r?.ratio ? Array.from(r.ratio) : null,
+      clipped: r?.clipped ? Array.from(r.clipped, Boolean) : null, after: Array.from(r?.after ?? []),
+    };
+  }
+
+  /** A stop also ends step-through's waiting: the step completes its update, then the run stops. */
+  override stop(): void {
+    super.stop();
+    this.stepThrough?.next();
+  }
+
+  /** Step-through: a phase's trace goes out, then the step waits until the user goes on (or the run stops). */
+  private async phase(step: number, trace: StepTrace): Promise<void> {
+    this.emit({ type: 'trace', step: step + 1, ...trace });
+    if (this.stopping || !this.stepThrough) return;
+    const from = performance.now();
+    await this.stepThrough.wait();
+    this.paused += performance.now() - from;
+  }
+
+  /** Step-through: the rollouts' texts as they decode (the last, complete ones come with the phase). */
+  private streamRollouts(step: number, examples: RlExample[]): (k: number, tokens: number[][]) => void {
+    const G = this.config.groupSize;
+    let last = -Infinity;
+    return (_k, tokens) => {
+      if (performance.now() - last < STREAM_MS) return;
+      last = performance.now();
+      const groups = examples.map((e, i) => ({ exampleId: e.id, texts: tokens.slice(i * G, (i + 1) * G).map((ids) => this.task.decode(ids)) }));
+      this.emit({ type: 'trace', step: step + 1, phase: 'rollout', groups, done: false });
+    };
   }
 
   /**
@@ -181,15 +249,18 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
    * moments and the optimizer's step count stay bit-identical. (verl and TRL would still step AdamW with a
    * zero gradient, moving the weights by momentum and weight decay alone; here a batch with nothing to
    * learn changes nothing.)
+   * `traced` (step-through) also records each sequence's per-token log-probs before and after, ratios
+   * and clip flags: one extra forward of the sequences after the update, and one before of those it leaves out.
    */
-  private async update(seqs: TrainSequence[]) {
+  private async update(seqs: TrainSequence[], traced: boolean) {
     const c = this.config;
     const { model } = this.policy;
     const metrics = {
       loss: NaN, kl: NaN, clipFraction: NaN, entropy: NaN, gradNorm: NaN, lr: learningRate(c.schedule, this.state.optimizerSteps),
       skipped: 0, trainedSequences: 0,
     };
-    if (seqs.length === 0) return metrics;
+    const records = traced ? new Map<TrainSequence, TokenRecord>() : null;
+    if (seqs.length === 0) return { metrics, records };
     const tokens = seqs.reduce((n, s) => n + s.completionIds.length, 0);
     const objective: Objective = { kind: 'grpo', settings: { ...c.objective, generationBatchTokens: tokens } };
     const trained = seqs.filter((s) => contributes(s, objective));
@@ -203,6 +274,12 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       const old = await sequenceLogprobs(model, trained, c.temperature, c.microBatch);
       trained.forEach((s, i) => (s.oldLogprobs = Array.from(old[i])));
     }
+    if (records) {
+      // The sampling policy's log-probs: the old ones where kept, else the first pass's (below, = old).
+      const idle = seqs.filter((s) => !contributes(s, objective));
+      (await sequenceLogprobs(model, idle, c.temperature, c.microBatch)).forEach((lp, i) => records.set(idle[i], { before: lp }));
+      for (const s of trained) if (s.oldLogprobs) records.set(s, { before: s.oldLogprobs });
+    }
     const miniBatches = splitGroups(seqs, c.miniBatches);
     // A stop request is honoured between steps: a step always completes its update, so a resumed run
     // continues exactly where an uninterrupted one would be.
@@ -214,6 +291,13 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
         if (!batch.some((s) => contributes(s, objective))) continue; // loss, gradient and its norm: exactly 0
         this.policy.zeroGrads();
         const r = await accumulateGradients(model, this.policy.grads, batch, objective, c.temperature, c.microBatch, c.recomputeActivations);
+        if (records) {
+          batch.filter((s) => contributes(s, objective)).forEach((s, j) => {
+            const record = records.get(s) ?? { before: r.logprobs[j] };
+            if (last) Object.assign(record, { ratio: r.ratio[j], clipped: r.clipped[j] });
+            records.set(s, record);
+          });
+        }
         const { gradNorm: norm, lr, skipped } = await this.optimize(r.loss);
         metrics.skipped += skipped;
         metrics.lr = lr;
@@ -232,7 +316,11 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
         });
       }
     }
-    return metrics;
+    if (records) {
+      const after = await sequenceLogprobs(model, seqs, c.temperature, c.microBatch);
+      seqs.forEach((s, i) => (records.get(s)!.after = after[i]));
+    }
+    return { metrics, records };
   }
 
   private async referenceLogprobs(seqs: TrainSequence[]): Promise<Float32Array[]> {

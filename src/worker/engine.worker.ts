@@ -131,6 +131,15 @@ const handlers: Handlers = {
     return { stopping: training.stop() };
   },
 
+  async stepThrough({ on }) {
+    training.stepThrough.enable(on);
+    return { on };
+  },
+
+  async stepThroughNext() {
+    return { resumed: training.stepThrough.next() };
+  },
+
   async trainingCheckpoint() {
     return training.checkpointInfo();
   },
@@ -206,6 +215,8 @@ const IMMEDIATE: ReadonlySet<CallName> = new Set([
   'cancelLoad',
   'stopGenerate',
   'stopTraining',
+  'stepThrough',
+  'stepThroughNext',
   'stopBenchmark',
   'trainingCheckpoint',
   'downloadCheckpoint',

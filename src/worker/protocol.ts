@@ -229,6 +229,13 @@ export interface EngineCalls {
   resumeTraining: { args: { steps: number }; result: TrainReport };
   /** Ends the run after its current step, with a checkpoint. Skips the queue. */
   stopTraining: { args: Record<string, never>; result: { stopping: boolean } };
+  /**
+   * Step-through mode for the running and later GRPO runs: each step from the next one on streams its phases
+   * as 'trace' events and waits after each for stepThroughNext; off, a waiting step goes on. Skips the queue.
+   */
+  stepThrough: { args: { on: boolean }; result: { on: boolean } };
+  /** Lets the step waiting in step-through mode go on to its next phase. Skips the queue. */
+  stepThroughNext: { args: Record<string, never>; result: { resumed: boolean } };
   /** The OPFS checkpoint's description, or null. Skips the queue (no GPU work). */
   trainingCheckpoint: { args: Record<string, never>; result: CheckpointInfo | null };
   /** The OPFS checkpoint file (safetensors with AdamW moments and the run's settings). Skips the queue. */

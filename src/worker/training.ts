@@ -9,7 +9,9 @@ import { exportMerged, type CheckpointMeta } from '../train/checkpoint.ts';
 import type { ModelSpec, TrainConfig } from '../train/config.ts';
 import type { TrainEvent } from '../train/events.ts';
 import { CHECKPOINT_FILE, Run, methodConfig, prepareRun, readResume, sameModel, type Resume, type RunModel, type RunStorage } from '../train/run.ts';
+import { StepThrough } from '../train/step-through.ts';
 import type { ToolCallExample } from '../train/toolcall-task.ts';
+import { GrpoTrainer } from '../train/trainer.ts';
 import { toolCallBlock } from '../toolcall/template.ts';
 import type { Loaded } from './playground.ts';
 import type { Engine } from '../export/bundle.ts';
@@ -49,6 +51,8 @@ export class Training {
   /** The last run, kept after it ends for exports and benchmarks. */
   private current: Current | null = null;
   private active: Run | null = null;
+  /** step-through mode, shared by every GRPO run of the studio */
+  readonly stepThrough = new StepThrough();
 
   constructor(private readonly shelf: RunShelf) {}
 
@@ -217,6 +221,7 @@ export class Training {
     this.release();
     for (const e of ready.notes) stream.push(e);
     const run = new Run(rt, ready, stream.push, resume ?? undefined, resume?.meta.state.step ?? -1);
+    if (run.trainer instanceof GrpoTrainer) run.trainer.stepThrough = this.stepThrough;
     this.current = { base, id, run };
     stream.examples = new Map([...ready.task.train, ...ready.task.heldout].map((e) => [e.id, e]));
     onStart({
@@ -292,8 +297,11 @@ class EventStream {
     if (this.events.length === 0) return;
     const prompts: Record<string, PromptInfo> = {};
     for (const e of this.events) {
-      const example = e.type === 'sample' ? this.examples.get(e.exampleId) : undefined;
-      if (example) prompts[example.id] = promptInfo(example.instance);
+      const ids = e.type === 'sample' ? [e.exampleId] : e.type === 'trace' && e.phase === 'rollout' ? e.groups.map((g) => g.exampleId) : [];
+      for (const id of ids) {
+        const example = this.examples.get(id);
+        if (example) prompts[id] = promptInfo(example.instance);
+      }
     }
     this.send(this.events, prompts);
     this.events = [];

@@ -53,6 +53,7 @@ function progressLine(e: TrainEvent, steps: number): string | null {
     case 'done':
       return e.stopped ? `stopped at step ${e.step}` : `done: ${e.step} steps`;
     case 'sample':
+    case 'trace':
       return null;
   }
 }
