@@ -1,7 +1,7 @@
 // One entry point for every dataset format the studio trains on; each yields Instances plus the records it
 // had to skip (with line numbers) and, for ToolACE, the instances it dropped.
 
-import { fetchText, type LoadResult } from './load.ts';
+import type { LoadResult } from './load.ts';
 import { parseInstances, type Instance } from './instance.ts';
 import { parseXlam } from './xlam.ts';
 import { parseToolace } from './toolace.ts';
@@ -22,8 +22,4 @@ export function parseDataset(text: string, format: DatasetFormat): DatasetLoad {
     case 'toolace':
       return parseToolace(text);
   }
-}
-
-export async function loadDatasetFromUrl(url: string, format: DatasetFormat): Promise<DatasetLoad> {
-  return parseDataset(await fetchText(url), format);
 }

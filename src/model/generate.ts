@@ -2,7 +2,8 @@
 // together. Sampling happens on the GPU; each step reads back only the sampled ids.
 
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
-import { KvCache, Qwen2Model, ScratchActivations, type RowBatch } from './model.ts';
+import { KvCache, Qwen2Model, type RowBatch } from './model.ts';
+import { ScratchActivations } from './activations.ts';
 import { sample, type SamplingParams } from '../ops/sample.ts';
 import { replicateWithin } from '../ops/elementwise.ts';
 import { checkDecodeSettings, checkTokenIds } from './inputs.ts';

@@ -92,11 +92,6 @@ export function embeddedSource(): ModelSource {
   return urlSource(`${appBase}models/tiny/`, 'embedded tiny model');
 }
 
-/** Drops everything this app cached from the Hub. */
-export async function clearModelCache(cache: CacheStorage | undefined = globalThis.caches): Promise<void> {
-  await cache?.delete(CACHE_NAME);
-}
-
 function httpSource(label: string, urlOf: (file: string) => string, cache: CacheStorage | null): ModelSource {
   return {
     label,

@@ -6,7 +6,8 @@
 // backward: the same loss and gradients as G separate copies, for ~P + G·n rows instead of G·(P + n).
 
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
-import { KvCache, LayerActivations, RecomputeActivations, ScratchActivations, type Activations, type ModelGrads, type Qwen2Model, type RowBatch } from '../model/model.ts';
+import { KvCache, type ModelGrads, type Qwen2Model, type RowBatch } from '../model/model.ts';
+import { LayerActivations, RecomputeActivations, ScratchActivations, type Activations } from '../model/activations.ts';
 import { tokenLogprobs, tokenLogprobsBackward, type RowSpan } from '../ops/logprob.ts';
 import { checkTokenIds } from '../model/inputs.ts';
 import { grpoObjective, sftObjective, type GrpoSettings, type ObjectiveResult } from './objectives.ts';

@@ -8,7 +8,8 @@ import { Rng } from '../util/random.ts';
 import type { TrainEvent } from './events.ts';
 import type { Policy } from './policy.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
-import type { RlExample, RlTask, TrainerState } from './trainer.ts';
+import type { TrainerState } from './trainer.ts';
+import type { RlExample, RlTask } from './task.ts';
 
 /** The settings the loop itself reads. */
 export interface LoopConfig {

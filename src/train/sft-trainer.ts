@@ -8,7 +8,8 @@ import type { TrainEvent } from './events.ts';
 import { TrainingLoop, type LoopConfig } from './loop.ts';
 import type { Policy } from './policy.ts';
 import { accumulateGradients, sequenceLogprobs, type TrainSequence } from './gradients.ts';
-import type { RlExample, RlTask, TrainerState } from './trainer.ts';
+import type { TrainerState } from './trainer.ts';
+import type { RlExample, RlTask } from './task.ts';
 
 export interface SftConfig extends LoopConfig {
   /** (prompt, target) pairs per optimizer step */

@@ -4,7 +4,7 @@ import type { Instance } from '../data/instance.ts';
 import type { QwenTokenizer } from '../model/tokenizer.ts';
 import { REWARDS, type RewardName } from '../toolcall/reward.ts';
 import { DEFAULT_TEMPLATE, renderPrompt, type TemplateOptions } from '../toolcall/template.ts';
-import type { RlExample, RlTask } from './trainer.ts';
+import type { RlExample, RlTask } from './task.ts';
 
 export interface ToolCallExample extends RlExample {
   instance: Instance;

@@ -13,31 +13,10 @@ import { learningRate, type LrSchedule } from './schedule.ts';
 import type { StepTrace, TokenTrace, TrainEvent } from './events.ts';
 import { TrainingLoop } from './loop.ts';
 import type { StepThrough } from './step-through.ts';
+import type { RewardOutcome, RlExample, RlTask } from './task.ts';
 
 /** In step-through mode, the rollouts' texts stream at most this often. */
 const STREAM_MS = 100;
-
-/** A prompt the policy answers; the task knows how to score an answer to it. */
-export interface RlExample {
-  id: string;
-  promptIds: number[];
-}
-
-export interface RewardOutcome {
-  reward: number;
-  /** named sub-signals for the live panel (format found, JSON parsed, names match, ...) */
-  signals: Record<string, boolean | number>;
-}
-
-export interface RlTask<E extends RlExample = RlExample> {
-  train: E[];
-  heldout: E[];
-  reward(completion: string, example: E): RewardOutcome;
-  decode(ids: number[]): string;
-  eosIds: number[];
-  /** signal counted as "format rate" in step metrics, if any */
-  formatSignal?: string;
-}
 
 export interface GrpoConfig {
   steps: number;

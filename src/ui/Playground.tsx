@@ -3,7 +3,8 @@
 import { useMemo, useState, type ChangeEvent } from 'react';
 import { parseCompletion } from '../toolcall/decode.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
-import { EXAMPLE_TOOLS, playgroundPrompt, toolName } from '../worker/prompt.ts';
+import { toolName } from '../data/instance.ts';
+import { EXAMPLE_TOOLS, playgroundPrompt } from '../toolcall/prompt.ts';
 import type { Completion, GenerateReport, LoadProgress } from '../worker/protocol.ts';
 import { AdapterPicker } from './AdapterPicker.tsx';
 import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
@@ -193,7 +194,7 @@ function PromptCard() {
             key={ex.title}
             className="chip-button"
             data-testid={`example-${i}`}
-            onClick={() => update({ question: ex.question, tools: ex.tools.map(toolName) })}
+            onClick={() => update({ question: ex.question, tools: ex.tools.map((t) => toolName(t) ?? '?') })}
           >
             {ex.title}
           </button>
@@ -209,7 +210,7 @@ function PromptCard() {
       <h3>Tools</h3>
       <ul className="tools">
         {EXAMPLE_TOOLS.map((tool) => {
-          const name = toolName(tool);
+          const name = toolName(tool) ?? '?';
           return (
             <li key={name}>
               <label>

@@ -6,7 +6,7 @@ import type { EvalEntry } from '../eval/runner.ts';
 import type { Bench } from '../eval/suites.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
-import { toolName } from '../worker/prompt.ts';
+import { toolName } from '../data/instance.ts';
 import type {
   AdapterInfo,
   BenchFile,
@@ -139,7 +139,7 @@ const DEFAULT_SETTINGS: PlaygroundSettings = {
   sourceKind: 'embedded',
   hubRepo: 'Qwen/Qwen2.5-0.5B-Instruct',
   question: FIRST_EXAMPLE.question,
-  tools: FIRST_EXAMPLE.tools.map(toolName),
+  tools: FIRST_EXAMPLE.tools.map((t) => toolName(t) ?? '?'),
   n: 4,
   maxNewTokens: 128,
   temperature: 0.7, // Qwen2.5-Instruct's generation_config

@@ -15,7 +15,7 @@ import {
 } from '../model/source.ts';
 import { tokenizerForModel, type QwenTokenizer } from '../model/tokenizer.ts';
 import { attachAdapter, loadPeftAdapter } from '../model/adapter.ts';
-import { playgroundPrompt } from './prompt.ts';
+import { playgroundPrompt } from '../toolcall/prompt.ts';
 import type { AdapterInfo, Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
 
 // Decoding every sequence on every step costs more than the step itself for a tiny model, and the page

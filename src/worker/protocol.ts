@@ -78,7 +78,7 @@ export interface AdapterInfo {
 
 export interface GenerateArgs {
   question: string;
-  /** names from the example tool set (src/worker/prompt.ts) */
+  /** names from the example tool set (src/toolcall/prompt.ts) */
   tools: string[];
   n: number;
   maxNewTokens: number;

@@ -10,7 +10,8 @@ import { hfInitModel } from '../../src/bench/random-model.ts';
 import { Policy, type PolicySettings } from '../../src/train/policy.ts';
 import { accumulateGradients } from '../../src/train/gradients.ts';
 import { optimizerStep } from '../../src/ops/optim.ts';
-import { GrpoTrainer, PAPER_GRPO, type GrpoConfig, type RlTask } from '../../src/train/trainer.ts';
+import { GrpoTrainer, PAPER_GRPO, type GrpoConfig } from '../../src/train/trainer.ts';
+import type { RlTask } from '../../src/train/task.ts';
 import type { TrainEvent } from '../../src/train/events.ts';
 import { restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
 

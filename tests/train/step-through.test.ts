@@ -11,7 +11,8 @@ import type { StepTrace, TokenTrace, TrainEvent } from '../../src/train/events.t
 import { sequenceLogprobs } from '../../src/train/gradients.ts';
 import { Policy } from '../../src/train/policy.ts';
 import { StepThrough } from '../../src/train/step-through.ts';
-import { GrpoTrainer, PAPER_GRPO, type GrpoConfig, type RlTask } from '../../src/train/trainer.ts';
+import { GrpoTrainer, PAPER_GRPO, type GrpoConfig } from '../../src/train/trainer.ts';
+import type { RlTask } from '../../src/train/task.ts';
 import { gpu, maxRelError } from '../helpers/gpu.ts';
 
 const G = 4;

@@ -1,17 +1,14 @@
 // The playground's prompt: a question and tools picked by name from the example set, through the thinking
 // template. Pure (no GPU), so the page previews exactly the text the Worker tokenises.
-import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
-import type { JsonObject } from '../toolcall/json.ts';
-import { renderPrompt } from '../toolcall/template.ts';
+import { toolName } from '../data/instance.ts';
+import { PLAYGROUND_EXAMPLES } from './examples.ts';
+import type { JsonObject } from './json.ts';
+import { renderPrompt } from './template.ts';
 
 /** Every tool of the examples, once, in order of first appearance. */
 export const EXAMPLE_TOOLS: JsonObject[] = [
   ...new Map(PLAYGROUND_EXAMPLES.flatMap((e) => e.tools).map((t) => [toolName(t), t])).values(),
 ];
-
-export function toolName(tool: JsonObject): string {
-  return String(tool.name);
-}
 
 export function playgroundPrompt(question: string, tools: string[]): string {
   const specs = tools.map((name) => {
