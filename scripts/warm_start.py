@@ -5,8 +5,8 @@
     nice -n 5 /usr/bin/python3 scripts/warm_start.py   # weights + tests/fixtures/tiny-default/expected.json
 
 From a seeded Hugging Face init (normal(0, 0.02)), token-mean cross-entropy on the target tokens only,
-AdamW, warm-up then cosine decay, on one CPU thread so that the same seed gives the same weights bit for bit
-(the SHA-256 of the weights is printed and stored in the fixture). Stopped on purpose after a few thousand
+AdamW, warm-up then a constant learning rate, on one CPU thread so that the same seed gives the same weights
+bit for bit (the SHA-256 of the weights is printed and stored in the fixture). Stopped on purpose after 5,800
 samples: the default should be partially competent, so GRPO has room to climb. Every EVAL_EVERY steps it
 reports, on the studio's first train prompts, the greedy binary reward, measured as the TS reward does it
 (think tags present and the last <tool_call> block's calls equal the ground truth).
@@ -35,7 +35,7 @@ DATA = os.path.join(ROOT, "out", "warm-start", "sft-data.json")
 FIXTURE_DIR = os.path.join(ROOT, "tests", "fixtures", "tiny-default")
 
 SEED = 8
-STEPS = 375
+STEPS = 725
 BATCH = 8
 LR = 4e-3
 WARMUP = 20
