@@ -3,7 +3,7 @@
 // is judged by its benchmark's own rule, and the verdicts are summed up per category. Browser-safe.
 // Benchmark records become items in suites.ts.
 
-import type { Generator } from '../model/generate.ts';
+import type { BatchGenerator } from '../model/generate.ts';
 import type { QwenTokenizer } from '../model/tokenizer.ts';
 import type { SamplingParams } from '../ops/sample.ts';
 import { DEFAULT_TEMPLATE, renderPrompt, type Conversation, type TemplateOptions } from '../toolcall/template.ts';
@@ -85,7 +85,7 @@ export const UNREADABLE = 'unreadable_record';
 
 type EvalTokenizer = Pick<QwenTokenizer, 'encode' | 'decode' | 'eosIds'>;
 
-export async function runEvaluation(generator: Generator, tokenizer: EvalTokenizer, items: EvalItem[], opts: EvalOptions = {}): Promise<EvalRun> {
+export async function runEvaluation(generator: BatchGenerator, tokenizer: EvalTokenizer, items: EvalItem[], opts: EvalOptions = {}): Promise<EvalRun> {
   const maxNewTokens = opts.maxNewTokens ?? 512;
   const batchSize = opts.batchSize ?? 8;
   const template = opts.template ?? DEFAULT_TEMPLATE;

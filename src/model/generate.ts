@@ -35,7 +35,13 @@ export interface GenerateResult {
   decodeTokensPerSec: number;
 }
 
-export class Generator {
+/** What decodes batches of prompts: our Generator, or a second backend with its contract (src/onnx/ort-generator.ts). */
+export interface BatchGenerator {
+  readonly model: { readonly maxPositions: number };
+  generateBatch(prompts: number[][], opts: GenerateOptions): Promise<GenerateResult>;
+}
+
+export class Generator implements BatchGenerator {
   private acts: ScratchActivations;
   private cache: KvCache | null = null;
 

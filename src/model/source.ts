@@ -138,13 +138,15 @@ export function filesSource(files: Iterable<File> | ArrayLike<File>, label?: str
     const seen = byName.get(f.name);
     if (!seen || path(f).split('/').length < path(seen).split('/').length) byName.set(f.name, f);
   }
+  // Files in subfolders by their path inside the picked folder too (an ONNX folder's onnx/model.onnx).
+  const byPath = new Map(Array.from(files, (f) => [path(f).split('/').slice(1).join('/'), f] as const));
   const first = byName.values().next().value;
   const folder = label ?? (first && path(first).includes('/') ? path(first).split('/')[0] : 'picked files');
   return {
     label: folder,
     where: (file) => `${folder}/${file}`,
     async open(file) {
-      const f = byName.get(file);
+      const f = file.includes('/') ? byPath.get(file) : byName.get(file);
       return f ? { size: f.size, stream: f.stream() } : null;
     },
   };

@@ -273,7 +273,9 @@ export const QWEN25_CHAT_TEMPLATE = String.raw`{%- if tools %}
 `;
 
 /** A loaded model's own tokenizer, or the offline Qwen2.5 one when it ships none; checked against its vocabulary. */
-export async function tokenizerForModel(loaded: LoadedModel): Promise<QwenTokenizer> {
+export async function tokenizerForModel(
+  loaded: Pick<LoadedModel, 'source' | 'config' | 'tokenizerJson' | 'tokenizerConfig' | 'generationConfig'>,
+): Promise<QwenTokenizer> {
   const tokenizer = loaded.tokenizerJson
     ? loadTokenizer(loaded.tokenizerJson, loaded.tokenizerConfig, loaded.generationConfig, `${loaded.source}/tokenizer.json`)
     : await qwen25Tokenizer();

@@ -2,11 +2,11 @@
 // playground and the evaluation runner take either backend. Prompts are left-padded into one batch; each
 // step reads back only the last position's logits and samples on the host (sample-host.ts).
 
-import type { GenerateOptions, GenerateResult } from '../model/generate.ts';
+import type { BatchGenerator, GenerateOptions, GenerateResult } from '../model/generate.ts';
 import { OrtModelError, type OrtCausalLm } from './ort-model.ts';
 import { sampleRow } from './sample-host.ts';
 
-export class OrtGenerator {
+export class OrtGenerator implements BatchGenerator {
   /** what the evaluation runner reads of a generator's model */
   readonly model: { maxPositions: number };
 

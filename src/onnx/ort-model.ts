@@ -136,6 +136,7 @@ export class OrtCausalLm {
         executionProviders: [opts.backend],
         externalData: opts.externalData,
         graphOptimizationLevel: 'all',
+        logSeverityLevel: 3, // errors only: not the note that shape ops run on the CPU
         // The KV cache stays in GPU buffers between steps on the WebGPU EP (only logits are read back).
         preferredOutputLocation: kvOnGpu ? 'gpu-buffer' : 'cpu',
       });

@@ -5,6 +5,7 @@ import type { EngineError } from '../worker/protocol.ts';
 import { formatBytes } from './format.ts';
 import { BenchmarksPanel } from './Benchmarks.tsx';
 import { PlaygroundPanel } from './Playground.tsx';
+import { CrossCheckCard } from './OrtBackend.tsx';
 import { useStudio } from './store.ts';
 import { TrainingPanel } from './Training.tsx';
 
@@ -84,6 +85,7 @@ function GpuPanel() {
     <div className="grid">
       <AdapterCard info={gpu.info} />
       <SelftestCard />
+      <CrossCheckCard />
     </div>
   );
 }

@@ -5,11 +5,12 @@ import { useState, type ChangeEvent } from 'react';
 import { SYNTHETIC_LEVELS, type SyntheticLevel } from '../data/synthetic.ts';
 import type { CategorySummary, EvalEntry } from '../eval/runner.ts';
 import type { Bench, BenchAggregate } from '../eval/suites.ts';
-import type { BenchFile } from '../worker/protocol.ts';
+import { ortBackendOf, type BenchFile } from '../worker/protocol.ts';
 import { AdapterPicker } from './AdapterPicker.tsx';
 import { CompletionBody } from './CompletionView.tsx';
 import { NumberField, Segmented, SelectField } from './fields.tsx';
 import { formatRate } from './format.ts';
+import { BackendChoice, OrtModelLine } from './OrtBackend.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
 export function BenchmarksPanel() {
@@ -57,7 +58,9 @@ function BenchConfig() {
   const trained = useStudio((s) => s.checkpoint?.model === s.model?.label || (s.training.start !== null && s.training.status !== 'failed'));
   const busy = useStudio(engineBusy);
   const { runBenchmark, stopBenchmark } = useStudio.getState();
-  const ready = model !== null && busy === null && (f.bench === 'synthetic' || (f.from === 'url' ? f.url.trim() !== '' : f.files.length > 0));
+  const ort = f.backend === 'engine' ? null : ortBackendOf(f.backend);
+  const ortReady = useStudio((s) => ort !== null && s.ort[ort].info !== null);
+  const ready = (ort === null ? model !== null : ortReady) && busy === null && (f.bench === 'synthetic' || (f.from === 'url' ? f.url.trim() !== '' : f.files.length > 0));
 
   /** Adds picked files; a file picked again under the same path replaces the old one. */
   const pick = (pathOf: (file: File) => string) => (e: ChangeEvent<HTMLInputElement>) => {
@@ -135,17 +138,24 @@ function BenchConfig() {
         <NumberField label="max new tokens" testid="bench-max-new-tokens" value={f.maxNewTokens} min={1} max={8192} step={1} onChange={(maxNewTokens) => update({ maxNewTokens })} />
         <NumberField label="batch" testid="bench-batch" value={f.batchSize} min={1} max={256} step={1} onChange={(batchSize) => update({ batchSize })} />
       </div>
-      <Segmented
-        label="Model"
-        value={f.model}
-        options={[
-          { value: 'loaded', label: 'Loaded model', testid: 'bench-model-loaded' },
-          { value: 'trained', label: 'Trained policy', testid: 'bench-model-trained' },
-        ]}
-        onChange={(m) => update({ model: m })}
-      />
-      {f.model === 'loaded' && <AdapterPicker />}
-      {f.model === 'trained' && !trained && <p className="note">No trained policy for this model yet: train one on the Training tab.</p>}
+      <BackendChoice value={f.backend} testid="bench-backend" onChange={(backend) => update({ backend })} />
+      {ort !== null ? (
+        <OrtModelLine backend={ort} />
+      ) : (
+        <>
+          <Segmented
+            label="Model"
+            value={f.model}
+            options={[
+              { value: 'loaded', label: 'Loaded model', testid: 'bench-model-loaded' },
+              { value: 'trained', label: 'Trained policy', testid: 'bench-model-trained' },
+            ]}
+            onChange={(m) => update({ model: m })}
+          />
+          {f.model === 'loaded' && <AdapterPicker />}
+          {f.model === 'trained' && !trained && <p className="note">No trained policy for this model yet: train one on the Training tab.</p>}
+        </>
+      )}
       <p className="note">Greedy decoding with the thinking template, as the paper evaluates.</p>
       <div className="actions">
         {running ? (
@@ -153,11 +163,11 @@ function BenchConfig() {
             {stopping ? 'Stopping after this batch…' : 'Stop'}
           </button>
         ) : (
-          <button className="primary" data-testid="bench-run" disabled={!ready || (f.model === 'trained' && !trained)} onClick={() => void runBenchmark()}>
+          <button className="primary" data-testid="bench-run" disabled={!ready || (ort === null && f.model === 'trained' && !trained)} onClick={() => void runBenchmark()}>
             Run benchmark
           </button>
         )}
-        {!model ? (
+        {ort === null && !model ? (
           <span className="muted">Load a model on the Playground tab first.</span>
         ) : (
           busy && !running && <span className="muted">The engine is {busy}: wait for it.</span>

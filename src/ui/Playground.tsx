@@ -5,11 +5,13 @@ import { parseCompletion } from '../toolcall/decode.ts';
 import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
 import { toolName } from '../data/instance.ts';
 import { EXAMPLE_TOOLS, playgroundPrompt } from '../toolcall/prompt.ts';
-import type { Completion, GenerateReport, LoadProgress } from '../worker/protocol.ts';
+import { ortBackendOf, type Completion, type GenerateReport } from '../worker/protocol.ts';
 import { AdapterPicker } from './AdapterPicker.tsx';
 import { Checks, CompletionBody, RawToggle } from './CompletionView.tsx';
 import { NumberField, Segmented } from './fields.tsx';
 import { formatBytes, formatCount, formatRate } from './format.ts';
+import { LoadProgressView } from './LoadProgress.tsx';
+import { InferenceCard, OnnxExportButton, backendName } from './OrtBackend.tsx';
 import { engineBusy, useStudio, type SourceKind } from './store.ts';
 
 export function PlaygroundPanel() {
@@ -46,6 +48,7 @@ function ModelCard() {
   const load = useStudio((s) => s.load);
   const loadModel = useStudio((s) => s.loadModel);
   const busy = useStudio((s) => engineBusy(s) !== null);
+  const model = useStudio((s) => s.model !== null);
   const kind = settings.sourceKind;
 
   const pickFolder = (e: ChangeEvent<HTMLInputElement>) => {
@@ -108,40 +111,14 @@ function ModelCard() {
         ))}
       <ModelInfoView />
       <AdapterPicker />
+      <OnnxExportButton policy="loaded" disabled={!model} />
+      <InferenceCard />
     </section>
   );
 }
 
 // React's types do not know the directory-picker attribute, which Chromium, Firefox and Safari all support.
 const DIRECTORY_PICKER = { webkitdirectory: '', multiple: true } as object;
-
-function LoadProgressView({ label, progress }: { label: string; progress: LoadProgress | null }) {
-  const cancel = useStudio((s) => s.cancelLoad);
-  const fraction = progress?.total ? progress.loaded / progress.total : null;
-  const amount = (n: number) => (progress?.unit === 'pipelines' ? String(n) : formatBytes(n));
-  return (
-    <div className="load-progress" data-testid="load-progress">
-      <div className="progress-head">
-        <span>
-          Loading <strong>{label}</strong>
-          {progress && (
-            <>
-              {' · '}
-              <code>{progress.file}</code> {amount(progress.loaded)}
-              {progress.total !== undefined && ` of ${amount(progress.total)}`}
-            </>
-          )}
-        </span>
-        <button className="secondary" data-testid="load-cancel" onClick={cancel}>
-          Cancel
-        </button>
-      </div>
-      <div className={fraction === null ? 'bar indeterminate' : 'bar'}>
-        <div style={fraction === null ? undefined : { width: `${(fraction * 100).toFixed(1)}%` }} />
-      </div>
-    </div>
-  );
-}
 
 function ModelInfoView() {
   const model = useStudio((s) => s.model);
@@ -176,7 +153,7 @@ function PromptCard() {
   const update = useStudio((st) => st.updateSettings);
   const running = useStudio((st) => st.generation.status === 'running');
   const busy = useStudio(engineBusy);
-  const hasModel = useStudio((st) => st.model !== null);
+  const hasModel = useStudio((st) => (st.settings.backend === 'engine' ? st.model : st.ort[ortBackendOf(st.settings.backend)].info) !== null);
   const canGenerate = hasModel && busy === null;
   const generate = useStudio((st) => st.generate);
   const stop = useStudio((st) => st.stopGenerate);
@@ -241,7 +218,7 @@ function PromptCard() {
             Generate {s.n} completion{s.n === 1 ? '' : 's'}
           </button>
         )}
-        {!canGenerate && !running && <span className="muted">{busy ? `The engine is ${busy}: wait for it.` : 'Load a model first.'}</span>}
+        {!canGenerate && !running && <span className="muted">{busy ? `The engine is ${busy}: wait for it.` : s.backend === 'engine' ? 'Load a model first.' : `Load a model on ${backendName(ortBackendOf(s.backend))} first.`}</span>}
       </div>
       <details data-testid="prompt-preview">
         <summary>Prompt ({prompt.length.toLocaleString('en-US')} characters, thinking template)</summary>
@@ -297,8 +274,8 @@ function Timings({ report: r }: { report: GenerateReport }) {
     <span className="run-status" data-testid="timings">
       {r.stopped && <strong>stopped · </strong>}
       prompt {r.promptTokens} tokens · prefill <strong>{formatRate(r.prefillTokensPerSec)} tok/s</strong> ({r.prefillMs.toFixed(0)} ms) ·
-      decode <strong>{formatRate(r.decodeTokensPerSec)} tok/s</strong> ({r.decodeMs.toFixed(0)} ms) · {generated} tokens sampled · GPU{' '}
-      {formatBytes(r.gpuBytes)}
+      decode <strong>{formatRate(r.decodeTokensPerSec)} tok/s</strong> ({r.decodeMs.toFixed(0)} ms) · {generated} tokens sampled
+      {r.gpuBytes === null ? ' · on onnxruntime-web' : ` · GPU ${formatBytes(r.gpuBytes)}`}
     </span>
   );
 }

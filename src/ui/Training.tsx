@@ -17,6 +17,7 @@ import type { SftReasoning } from '../data/sft.ts';
 import { methodConfig } from '../train/config.ts';
 import { SftCharts, TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingSamples } from './TrainingSamples.tsx';
+import { OnnxExportButton } from './OrtBackend.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
 export function TrainingPanel() {
@@ -443,6 +444,7 @@ function SavedRun() {
           </button>
         ))}
       </div>
+      <OnnxExportButton policy="trained" disabled={cannotExport} />
       {exported.status === 'done' && (
         <p className="downloads" data-testid="export-files">
           {exported.files.map((f) => (

@@ -14,12 +14,18 @@ import type {
   BenchSource,
   CheckpointInfo,
   Completion,
+  CrossCheckReport,
   DownloadFile,
   EngineError,
   GenerateReport,
+  InferenceBackend,
   LoadProgress,
   ModelInfo,
   ModelSourceSpec,
+  OrtBackend,
+  OrtModelInfo,
+  OrtSourceSpec,
+  PolicyChoice,
   SelftestCase,
   SelftestReport,
   TrainReport,
@@ -62,10 +68,32 @@ export type GenerationState =
 
 export type SourceKind = ModelSourceSpec['kind'];
 
+/** Where an onnxruntime-web backend takes its model: a policy exported in the Worker, or an ONNX folder. */
+export type OrtSourceKind = PolicyChoice | 'hub' | 'files';
+
+/** One onnxruntime-web backend: its model (a refused one leaves it), the load running, the last refusal. */
+export interface OrtState {
+  info: OrtModelInfo | null;
+  loading: string | null;
+  progress: LoadProgress | null;
+  error: EngineError | null;
+}
+
+const NO_ORT: OrtState = { info: null, loading: null, progress: null, error: null };
+
+export type CrossCheckState =
+  | { status: 'running' }
+  | { status: 'done'; report: CrossCheckReport }
+  | { status: 'failed'; error: EngineError };
+
 /** The playground's form; kept here so it survives switching tabs. */
 export interface PlaygroundSettings {
   sourceKind: SourceKind;
   hubRepo: string;
+  /** who decodes: our engine or onnxruntime-web */
+  backend: InferenceBackend;
+  ortSource: OrtSourceKind;
+  ortHubRepo: string;
   question: string;
   tools: string[];
   n: number;
@@ -97,6 +125,7 @@ export interface BenchForm {
   maxNewTokens: number;
   batchSize: number;
   model: 'loaded' | 'trained';
+  backend: InferenceBackend;
 }
 
 export interface BenchView {
@@ -131,6 +160,7 @@ const DEFAULT_BENCH_FORM: BenchForm = {
   maxNewTokens: 256,
   batchSize: 8,
   model: 'loaded',
+  backend: 'engine',
 };
 
 const FIRST_EXAMPLE = PLAYGROUND_EXAMPLES[0];
@@ -138,6 +168,9 @@ const FIRST_EXAMPLE = PLAYGROUND_EXAMPLES[0];
 const DEFAULT_SETTINGS: PlaygroundSettings = {
   sourceKind: 'embedded',
   hubRepo: 'Qwen/Qwen2.5-0.5B-Instruct',
+  backend: 'engine',
+  ortSource: 'loaded',
+  ortHubRepo: 'onnx-community/Qwen2.5-0.5B-Instruct',
   question: FIRST_EXAMPLE.question,
   tools: FIRST_EXAMPLE.tools.map((t) => toolName(t) ?? '?'),
   n: 4,
@@ -166,6 +199,12 @@ export interface Studio {
   exported: ExportState;
   bench: BenchView;
   benchForm: BenchForm;
+  /** onnxruntime-web's backends, each with its own model */
+  ort: Record<OrtBackend, OrtState>;
+  /** the GPU tab's cross-checks against onnxruntime-web */
+  crossCheck: Partial<Record<OrtBackend, CrossCheckState>>;
+  /** Export ONNX of the loaded model and of the trained policy */
+  onnxExport: Record<PolicyChoice, ExportState>;
   /** Attaches the engine, acquires the GPU and runs the self-test once. Call once at startup. */
   boot(engine: EngineClient): Promise<void>;
   /** (Re)acquires the GPU: at boot, and after a device loss. */
@@ -193,6 +232,10 @@ export interface Studio {
   updateBenchForm(patch: Partial<BenchForm>): void;
   runBenchmark(): Promise<void>;
   stopBenchmark(): void;
+  /** Loads the settings' ONNX source on an onnxruntime-web backend. */
+  loadOrt(backend: OrtBackend, source: OrtSourceSpec, label: string): Promise<void>;
+  runCrossCheck(backend: OrtBackend): Promise<void>;
+  exportOnnx(policy: PolicyChoice, dtype: 'f32' | 'f16'): Promise<void>;
 }
 
 function asEngineError(e: unknown): EngineError {
@@ -215,6 +258,9 @@ export const useStudio = create<Studio>()((set, get) => ({
   exported: { status: 'idle' },
   bench: IDLE_BENCH,
   benchForm: DEFAULT_BENCH_FORM,
+  ort: { webgpu: NO_ORT, wasm: NO_ORT },
+  crossCheck: {},
+  onnxExport: { loaded: { status: 'idle' }, trained: { status: 'idle' } },
 
   async boot(engine) {
     set({ engine });
@@ -229,8 +275,10 @@ export const useStudio = create<Studio>()((set, get) => ({
           set({ gpu: { status: 'failed', error: n.error }, model: null }); // the weights went with the device
           break;
         case 'load-progress': {
-          const load = get().load;
+          const { load, ort } = get();
           if (load.status === 'loading') set({ load: { ...load, progress: n } });
+          const backend = (Object.keys(ort) as OrtBackend[]).find((b) => ort[b].loading !== null);
+          if (backend) set({ ort: { ...ort, [backend]: { ...ort[backend], progress: n } } });
           break;
         }
         case 'model-unloaded':
@@ -332,6 +380,7 @@ export const useStudio = create<Studio>()((set, get) => ({
     set({ generation: { status: 'running', n: s.n, promptTokens: null, completions: [] } });
     try {
       const report = await engine.call('generate', {
+        backend: s.backend,
         question: s.question,
         tools: s.tools,
         n: s.n,
@@ -443,7 +492,7 @@ export const useStudio = create<Studio>()((set, get) => ({
     set({ bench: { ...IDLE_BENCH, status: 'running' } });
     try {
       const report = await engine.call('runBenchmark', {
-        source, limit: f.limit, maxNewTokens: f.maxNewTokens, batchSize: f.batchSize, model: f.model,
+        backend: f.backend, source, limit: f.limit, maxNewTokens: f.maxNewTokens, batchSize: f.batchSize, model: f.model,
       });
       set({ bench: { ...get().bench, status: 'done', stopping: false, entries: report.run.entries, report } });
     } catch (e) {
@@ -454,6 +503,42 @@ export const useStudio = create<Studio>()((set, get) => ({
   stopBenchmark() {
     set({ bench: { ...get().bench, stopping: true } });
     void get().engine?.call('stopBenchmark', {});
+  },
+
+  async loadOrt(backend, source, label) {
+    const engine = get().engine;
+    if (!engine || get().ort[backend].loading !== null) return;
+    const patch = (p: Partial<OrtState>) => set({ ort: { ...get().ort, [backend]: { ...get().ort[backend], ...p } } });
+    patch({ loading: label, progress: null, error: null });
+    try {
+      patch({ info: await engine.call('loadOrt', { backend, source }), loading: null });
+    } catch (e) {
+      patch({ loading: null, error: asEngineError(e) });
+    }
+  },
+
+  async runCrossCheck(backend) {
+    const engine = get().engine;
+    if (!engine || get().crossCheck[backend]?.status === 'running') return;
+    const put = (st: CrossCheckState) => set({ crossCheck: { ...get().crossCheck, [backend]: st } });
+    put({ status: 'running' });
+    try {
+      put({ status: 'done', report: await engine.call('crossCheck', { backend }) });
+    } catch (e) {
+      put({ status: 'failed', error: asEngineError(e) });
+    }
+  },
+
+  async exportOnnx(policy, dtype) {
+    const engine = get().engine;
+    if (!engine || get().onnxExport[policy].status === 'running') return;
+    const put = (st: ExportState) => set({ onnxExport: { ...get().onnxExport, [policy]: st } });
+    put({ status: 'running' });
+    try {
+      put({ status: 'done', files: await engine.call('exportOnnx', { policy, dtype }) });
+    } catch (e) {
+      put({ status: 'failed', error: asEngineError(e) });
+    }
   },
 }));
 
@@ -466,6 +551,9 @@ export function engineBusy(s: Studio): string | null {
   if (s.bench.status === 'running') return 'running a benchmark';
   if (s.generation.status === 'running') return 'generating';
   if (s.load.status === 'loading') return 'loading a model';
+  if (Object.values(s.ort).some((o) => o.loading !== null)) return 'loading a model on onnxruntime-web';
+  if (Object.values(s.crossCheck).some((c) => c.status === 'running')) return 'cross-checking with onnxruntime-web';
+  if (Object.values(s.onnxExport).some((x) => x.status === 'running')) return 'exporting ONNX';
   return null;
 }
 

@@ -3,9 +3,7 @@
 import { SYNTHETIC_LEVELS, generateSynthetic } from '../data/synthetic.ts';
 import { runEvaluation, type EvalProgress } from '../eval/runner.ts';
 import { aggregateBench, instanceSuite, limitPerCategory, loadApiBankSuite, loadBfclSuite, urlFiles, type Bench, type EvalSuite, type FileReader } from '../eval/suites.ts';
-import { Generator } from '../model/generate.ts';
-import type { Qwen2Model } from '../model/model.ts';
-import type { Loaded } from './playground.ts';
+import type { Decoder } from './ort-backends.ts';
 import type { BenchArgs, BenchFile, BenchReport, BenchSource } from './protocol.ts';
 
 export interface BenchHooks {
@@ -16,29 +14,24 @@ export interface BenchHooks {
 export class Benchmarks {
   private abort: AbortController | null = null;
 
-  /** `trained` is the trained policy's model when args.model is 'trained'. */
-  async run(base: Loaded, trained: Qwen2Model | null, args: BenchArgs, hooks: BenchHooks): Promise<BenchReport> {
+  /** On the decoder's model: the engine's loaded model or trained policy, or onnxruntime-web's. */
+  async run(decoder: Decoder, args: BenchArgs, hooks: BenchHooks): Promise<BenchReport> {
     checkBenchArgs(args);
     const suite = await loadSuite(args.source);
     const items = args.limit > 0 ? limitPerCategory(suite.items, args.limit) : suite.items;
     hooks.onStart(suite.bench, items.length, suite.errors);
-    // The loaded model decodes with the Playground's generator; the trained one gets its own, freed after.
-    const generator = trained ? new Generator(trained) : base.generator;
     const abort = new AbortController();
     this.abort = abort;
     try {
-      const run = await runEvaluation(generator, base.tokenizer, items, {
+      const run = await runEvaluation(decoder.generator, decoder.tokenizer, items, {
         maxNewTokens: args.maxNewTokens,
         batchSize: args.batchSize,
         onProgress: hooks.onProgress,
         signal: abort.signal,
       });
-      const loaded = base.adapter ? `${base.files.source} + LoRA ${base.adapter.info.label}` : base.files.source;
-      const model = trained ? `${base.files.source} (trained)` : loaded;
-      return { bench: suite.bench, model, run, aggregate: aggregateBench(suite.bench, run.categories) };
+      return { bench: suite.bench, model: decoder.label, run, aggregate: aggregateBench(suite.bench, run.categories) };
     } finally {
       this.abort = null;
-      if (trained) generator.release();
     }
   }
 

@@ -3,12 +3,15 @@
 import { GpuRuntime } from '../gpu/runtime.ts';
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/device.ts';
 import { bundledShaderSource } from '../gpu/shaders-bundled.ts';
-import { runSelftest } from './selftest.ts';
-import { Benchmarks } from './benchmark.ts';
+import { runCrossCheck, runSelftest } from './selftest.ts';
+import { Benchmarks, type BenchHooks } from './benchmark.ts';
 import { NoModelError, Playground } from './playground.ts';
+import { NoOrtModelError, onnxDownload, type HostPolicy } from './ort-backends.ts';
+import { setUpOrtForBrowser } from '../onnx/ort-browser.ts';
+import { Generator } from '../model/generate.ts';
 import { Training, type TrainHooks } from './training.ts';
 import { opfsShelf } from './run-shelf.ts';
-import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, WorkerMessage } from './protocol.ts';
+import type { CallName, EngineCalls, EngineError, EngineNotice, EngineRequest, PolicyChoice, WorkerMessage } from './protocol.ts';
 
 // tsconfig mixes the DOM and WebWorker libs, so `self` is typed as a Window; this file runs as a Worker.
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -16,6 +19,8 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 function post(msg: WorkerMessage): void {
   scope.postMessage(msg);
 }
+
+setUpOrtForBrowser();
 
 let rt: GpuRuntime | null = null;
 const playground = new Playground();
@@ -66,6 +71,10 @@ const handlers: Handlers = {
 
   async selftest(_args, ctx) {
     return runSelftest(runtime(), (c) => ctx.notify({ type: 'selftest-case', case: c }));
+  },
+
+  async crossCheck({ backend }) {
+    return runCrossCheck(runtime(), backend);
   },
 
   async loadModel({ source }, ctx) {
@@ -158,20 +167,56 @@ const handlers: Handlers = {
     return training.handover(r, playground.loaded(r), engine);
   },
 
+  async exportOnnx({ policy, dtype }) {
+    const { files } = await hostPolicy(runtime(), policy);
+    return [onnxDownload(files, dtype)];
+  },
+
+  async loadOrt({ backend, source }, ctx) {
+    const r = runtime();
+    const abort = new AbortController();
+    loadAbort = abort;
+    try {
+      return await playground.ort.load(backend, source, (p) => hostPolicy(r, p), {
+        signal: abort.signal,
+        onProgress: (p) => ctx.notify({ type: 'load-progress', ...p }),
+      });
+    } catch (e) {
+      if (abort.signal.aborted) throw new EngineFailure('cancelled', 'model load cancelled');
+      throw e;
+    } finally {
+      if (loadAbort === abort) loadAbort = null;
+    }
+  },
+
   async runBenchmark(args, ctx) {
     const r = runtime();
-    const base = playground.loaded(r);
-    const trained = args.model === 'trained' ? await training.trainedModel(r, base) : null;
-    return benchmarks.run(base, trained, args, {
+    const hooks: BenchHooks = {
       onStart: (bench, total, errors) => ctx.notify({ type: 'bench-start', bench, total, errors }),
       onProgress: (p) => ctx.notify({ type: 'bench-progress', ...p }),
-    });
+    };
+    if (args.model !== 'trained' || (args.backend ?? 'engine') !== 'engine') return benchmarks.run(playground.decoder(r, args.backend), args, hooks);
+    // The trained policy decodes with its own generator, freed after.
+    const base = playground.loaded(r);
+    const generator = new Generator(await training.trainedModel(r, base));
+    try {
+      return await benchmarks.run({ generator, tokenizer: base.tokenizer, label: `${base.files.source} (trained)`, gpuBytes: () => r.bytesHeld }, args, hooks);
+    } finally {
+      generator.release();
+    }
   },
 
   async stopBenchmark() {
     return { stopping: benchmarks.stop() };
   },
 };
+
+/** The Playground's model (its adapter merged) or the last run's trained policy, on the host. */
+async function hostPolicy(r: GpuRuntime, policy: PolicyChoice): Promise<HostPolicy> {
+  if (policy === 'loaded') return playground.policy(r);
+  const base = playground.loaded(r);
+  return { files: await training.trainedFiles(r, base), tokenizer: base.tokenizer };
+}
 
 /** Training starts from the base weights, and its KL reference is the loaded model: not with an adapter on it. */
 function trainingBase(r: GpuRuntime) {
@@ -200,7 +245,7 @@ async function handle<K extends CallName>(req: Extract<EngineRequest, { type: K 
 
 function toEngineError(e: unknown): EngineError {
   if (e instanceof EngineFailure) return { code: e.code, message: e.message };
-  if (e instanceof NoModelError) return { code: 'no-model', message: e.message };
+  if (e instanceof NoModelError || e instanceof NoOrtModelError) return { code: 'no-model', message: e.message };
   if (e instanceof GpuDeviceLostError) return { code: 'device-lost', message: e.message };
   // acquireDevice throws this for a missing navigator.gpu too, but init checks that first.
   if (e instanceof GpuUnavailableError) return { code: 'no-adapter', message: e.message };

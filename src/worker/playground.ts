@@ -14,9 +14,10 @@ import {
   type ModelSource,
 } from '../model/source.ts';
 import { tokenizerForModel, type QwenTokenizer } from '../model/tokenizer.ts';
-import { attachAdapter, loadPeftAdapter } from '../model/adapter.ts';
+import { attachAdapter, loadPeftAdapter, mergeAdapter, type PeftAdapter } from '../model/adapter.ts';
 import { playgroundPrompt } from '../toolcall/prompt.ts';
-import type { AdapterInfo, Completion, GenerateArgs, GenerateReport, ModelInfo, ModelSourceSpec } from './protocol.ts';
+import { OrtBackends, type Decoder, type HostPolicy } from './ort-backends.ts';
+import { ortBackendOf, type AdapterInfo, type Completion, type GenerateArgs, type GenerateReport, type InferenceBackend, type ModelInfo, type ModelSourceSpec } from './protocol.ts';
 
 // Decoding every sequence on every step costs more than the step itself for a tiny model, and the page
 // cannot show more than a few updates a second anyway; downloads report every 64 KiB chunk.
@@ -33,7 +34,7 @@ export interface Loaded {
   generator: Generator;
   tokenizer: QwenTokenizer;
   /** a LoRA adapter attached over the model, with the function that frees it */
-  adapter?: { info: AdapterInfo; detach(): void };
+  adapter?: { info: AdapterInfo; peft: PeftAdapter; detach(): void };
 }
 
 export interface LoadHooks extends LoadOptions {
@@ -47,6 +48,8 @@ export interface GenerateHooks {
 }
 
 export class Playground {
+  /** onnxruntime-web's models, one per execution provider, beside (and independent of) the engine's */
+  readonly ort = new OrtBackends();
   private current: Loaded | null = null;
   private running = false;
   private stopRequested = false;
@@ -101,7 +104,7 @@ export class Playground {
     const info: AdapterInfo = {
       label: source.label, rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets, pairs: adapter.pairs.length, baseModel: adapter.baseModel,
     };
-    cur.adapter = { info, detach: attachAdapter(rt, cur.model, adapter) };
+    cur.adapter = { info, peft: adapter, detach: attachAdapter(rt, cur.model, adapter) };
     return info;
   }
 
@@ -120,8 +123,26 @@ export class Playground {
     return cur;
   }
 
+  /** The loaded model's weights on the host, its adapter merged: what an ONNX export of it holds. */
+  policy(rt: GpuRuntime): HostPolicy {
+    const cur = this.loaded(rt);
+    return { files: cur.adapter ? mergeAdapter(cur.files, cur.adapter.peft) : cur.files, tokenizer: cur.tokenizer };
+  }
+
+  /** Who decodes on `backend`: the engine's loaded model, or the model loaded on that onnxruntime-web EP. */
+  decoder(rt: GpuRuntime, backend: InferenceBackend = 'engine'): Decoder {
+    if (backend !== 'engine') return this.ort.decoder(ortBackendOf(backend));
+    const cur = this.loaded(rt);
+    return {
+      generator: cur.generator,
+      tokenizer: cur.tokenizer,
+      label: cur.adapter ? `${cur.files.source} + LoRA ${cur.adapter.info.label}` : cur.files.source,
+      gpuBytes: () => rt.bytesHeld,
+    };
+  }
+
   async generate(rt: GpuRuntime, args: GenerateArgs, hooks: GenerateHooks): Promise<GenerateReport> {
-    const { tokenizer, generator } = this.loaded(rt);
+    const { tokenizer, generator, gpuBytes } = this.decoder(rt, args.backend);
     const prompt = playgroundPrompt(args.question, args.tools);
     const ids = tokenizer.encode(prompt);
     hooks.onStart(ids.length);
@@ -134,7 +155,7 @@ export class Playground {
     this.running = true;
     this.stopRequested = false;
     const result = await generator
-      .generate(ids, {
+      .generateBatch([ids], {
         n: args.n,
         maxNewTokens: args.maxNewTokens,
         sampling: args.sampling,
@@ -151,7 +172,7 @@ export class Playground {
       decodeMs: result.decodeMs,
       prefillTokensPerSec: result.prefillTokensPerSec,
       decodeTokensPerSec: result.decodeTokensPerSec,
-      gpuBytes: rt.bytesHeld,
+      gpuBytes: gpuBytes(),
     };
   }
 

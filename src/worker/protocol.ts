@@ -17,8 +17,9 @@ import type { LoadProgress } from '../model/source.ts';
 import type { SamplingParams } from '../ops/sample.ts';
 import type { TrainEvent } from '../train/events.ts';
 import type { TrainConfig } from '../train/config.ts';
+import type { OrtBackend } from '../onnx/ort-model.ts';
 
-export type { EvalProgress, LoadProgress, SamplingParams, TrainEvent };
+export type { EvalProgress, LoadProgress, OrtBackend, SamplingParams, TrainEvent };
 
 // ---- payloads --------------------------------------------------------------------------------------
 
@@ -76,7 +77,52 @@ export interface AdapterInfo {
   baseModel: string | null;
 }
 
+// ---- inference backends ----------------------------------------------------------------------------
+
+/** Who decodes in the Playground and the Benchmarks: our WGSL engine, or onnxruntime-web on one of its EPs. */
+export type InferenceBackend = 'engine' | 'ort-webgpu' | 'ort-wasm';
+
+export const ortBackendOf = (b: Exclude<InferenceBackend, 'engine'>): OrtBackend => (b === 'ort-webgpu' ? 'webgpu' : 'wasm');
+
+/** The Playground's model (its LoRA adapter merged) or the last run's trained policy. */
+export type PolicyChoice = 'loaded' | 'trained';
+
+/**
+ * What an onnxruntime-web backend runs: a policy exported in the Worker by our graph writer, or an ONNX model
+ * folder (onnx/model*.onnx, config.json, tokenizer files) picked locally or from the Hub.
+ */
+export type OrtSourceSpec = { kind: 'policy'; policy: PolicyChoice } | { kind: 'hub'; repo: string } | { kind: 'files'; files: File[] };
+
+export interface OrtModelInfo {
+  backend: OrtBackend;
+  /** the policy's or folder's label */
+  label: string;
+  /** the graph file, or "(ONNX export)" for a policy */
+  graph: string;
+  layers: number;
+  vocab: number;
+  kvType: 'float32' | 'float16';
+  /** export (for a policy), read, and session creation */
+  loadMs: number;
+}
+
+/** The GPU tab's cross-check: one prompt through our engine and through onnxruntime-web, logits compared. */
+export interface CrossCheckReport {
+  backend: OrtBackend;
+  model: string;
+  /** positions compared: a prefill, then cached decode steps on ORT */
+  tokens: number;
+  vocab: number;
+  /** max |ours − ORT| / max |ours| over every position and token */
+  maxRelDiff: number;
+  tolerance: number;
+  pass: boolean;
+  ms: number;
+}
+
 export interface GenerateArgs {
+  /** our engine when left out */
+  backend?: InferenceBackend;
   question: string;
   /** names from the example tool set (src/toolcall/prompt.ts) */
   tools: string[];
@@ -102,8 +148,8 @@ export interface GenerateReport {
   decodeMs: number;
   prefillTokensPerSec: number;
   decodeTokensPerSec: number;
-  /** GPU bytes held after the run: weights, KV cache, scratch */
-  gpuBytes: number;
+  /** GPU bytes our engine holds after the run: weights, KV cache, scratch (null: onnxruntime-web decoded) */
+  gpuBytes: number | null;
 }
 
 // ---- training --------------------------------------------------------------------------------------
@@ -169,6 +215,8 @@ export type BenchSource =
   | { bench: 'synthetic'; level: SyntheticLevel; seed: number; count: number };
 
 export interface BenchArgs {
+  /** our engine when left out; onnxruntime-web decodes the model loaded for that backend */
+  backend?: InferenceBackend;
   source: BenchSource;
   /** items per category; 0 for all */
   limit: number;
@@ -244,6 +292,15 @@ export interface EngineCalls {
   exportModel: { args: Record<string, never>; result: DownloadFile[] };
   /** The run handed over to verl or TRL: one tar of its data, reward module, launch script, README and merged policy. */
   exportRun: { args: { engine: 'verl' | 'trl' }; result: DownloadFile[] };
+  /** The policy as an ONNX model folder (export-onnx's layout), one tar. */
+  exportOnnx: { args: { policy: PolicyChoice; dtype: 'f32' | 'f16' }; result: DownloadFile[] };
+  /**
+   * Starts onnxruntime-web on `backend` with the source's model; streams 'load-progress'. That backend's
+   * previous model is replaced only once the new one runs, and the other backends are untouched.
+   */
+  loadOrt: { args: { backend: OrtBackend; source: OrtSourceSpec }; result: OrtModelInfo };
+  /** Logits of one prompt through our engine and through onnxruntime-web, on the embedded model's weights. */
+  crossCheck: { args: { backend: OrtBackend }; result: CrossCheckReport };
   /** A benchmark on the loaded model or the trained policy; streams 'bench-start' then 'bench-progress'. */
   runBenchmark: { args: BenchArgs; result: BenchReport };
   /** Ends the running benchmark after its current batch (it resolves with what it has). Skips the queue. */

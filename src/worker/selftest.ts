@@ -1,10 +1,20 @@
 // GPU self-test: the tiled and skinny matmul paths on ragged shapes, checked against the TypeScript
-// reference. Proves in one second that the adapter compiles and runs our kernels correctly.
+// reference. Proves in one second that the adapter compiles and runs our kernels correctly. And a
+// cross-check of the whole model against onnxruntime-web on the same weights.
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { Generator } from '../model/generate.ts';
+import { instantiateModel } from '../model/instantiate.ts';
+import { embeddedSource, loadModel } from '../model/source.ts';
+import { tokenizerForModel } from '../model/tokenizer.ts';
+import { CROSS_CHECK_TOLERANCE, relDiff, sequenceLogits } from '../onnx/cross-check.ts';
+import { sessionOfExport, type OrtBackend } from '../onnx/ort-model.ts';
 import { linear } from '../ops/matmul.ts';
 import { linearRef } from '../reference/matmul.ts';
+import { toolName } from '../data/instance.ts';
+import { PLAYGROUND_EXAMPLES } from '../toolcall/examples.ts';
+import { playgroundPrompt } from '../toolcall/prompt.ts';
 import { Rng } from '../util/random.ts';
-import type { SelftestCase, SelftestReport } from './protocol.ts';
+import type { CrossCheckReport, SelftestCase, SelftestReport } from './protocol.ts';
 
 // [M, N, K]: a scalar, a skinny ragged one, and a tiled one with ragged edges on every side.
 const SHAPES: [number, number, number][] = [
@@ -58,4 +68,49 @@ function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): number {
     worst = Math.max(worst, e);
   }
   return worst;
+}
+
+// ---- cross-check with onnxruntime-web -----------------------------------------------------------------
+
+/** Positions compared: ORT prefills the first CROSS_PREFILL, then decodes the rest one by one from its cache. */
+const CROSS_TOKENS = 16;
+const CROSS_PREFILL = 12;
+
+/**
+ * The embedded model on our engine (f32 matrices, as exported) and on onnxruntime-web (our ONNX export of the
+ * same weights): full-vocabulary logits at every position of the Playground's first prompt, compared.
+ */
+export async function runCrossCheck(rt: GpuRuntime, backend: OrtBackend): Promise<CrossCheckReport> {
+  const t0 = performance.now();
+  const loaded = await loadModel(embeddedSource());
+  const tokenizer = await tokenizerForModel(loaded);
+  const example = PLAYGROUND_EXAMPLES[0];
+  const ids = tokenizer.encode(playgroundPrompt(example.question, example.tools.map((t) => toolName(t) ?? '?'))).slice(0, CROSS_TOKENS);
+  const lm = await sessionOfExport(loaded, backend);
+  let theirs: Float32Array;
+  try {
+    theirs = await sequenceLogits(lm, ids, CROSS_PREFILL);
+  } finally {
+    await lm.release();
+  }
+  const model = instantiateModel(rt, loaded, { maxPositions: CROSS_TOKENS, matrixDtype: 'f32' });
+  const generator = new Generator(model);
+  let ours: Float32Array;
+  try {
+    ours = await generator.allLogits(ids);
+  } finally {
+    generator.release();
+    model.release();
+  }
+  const maxRelDiff = relDiff(theirs, ours);
+  return {
+    backend,
+    model: loaded.source,
+    tokens: ids.length,
+    vocab: loaded.config.vocabSize,
+    maxRelDiff,
+    tolerance: CROSS_CHECK_TOLERANCE,
+    pass: maxRelDiff <= CROSS_CHECK_TOLERANCE, // NaN fails
+    ms: performance.now() - t0,
+  };
 }

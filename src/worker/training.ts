@@ -4,6 +4,7 @@
 import { toolName, type Instance } from '../data/instance.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { Qwen2Model } from '../model/model.ts';
+import type { LoadedModel } from '../model/source.ts';
 import { headerSize, parseHeader, parseSafetensors } from '../model/safetensors.ts';
 import { exportMerged, type CheckpointMeta } from '../train/checkpoint.ts';
 import type { ModelSpec, TrainConfig } from '../train/config.ts';
@@ -158,6 +159,12 @@ export class Training {
     return [{ name: `${dir}.tar`, blob: new Blob([tar as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }) }];
   }
 
+  /** The trained policy's weights on the host (LoRA merged into its base), for an ONNX export. */
+  async trainedFiles(rt: GpuRuntime, base: Loaded): Promise<LoadedModel> {
+    const { run } = await this.trained(rt, base);
+    return withWeights(base, await exportMerged(run.policy, base.files), `${base.files.source} (trained, step ${run.trainer.state.step})`);
+  }
+
   /** The trained model: the last run's, or the saved run's restored from storage. */
   async trainedModel(rt: GpuRuntime, base: Loaded): Promise<Qwen2Model> {
     return (await this.trained(rt, base)).run.policy.model;
@@ -255,10 +262,14 @@ function modelLabel(spec: ModelSpec): string {
   return spec === 'embedded' ? 'embedded tiny model' : spec.startsWith('hub:') ? spec.slice(4) : spec;
 }
 
-/** The Playground's model with other weights (an SFT run's, merged): same config and tokenizer. */
+/** The Playground's model with other weights (a run's, merged): same config and tokenizer files. */
+function withWeights(base: Loaded, weights: Uint8Array, label: string): LoadedModel {
+  return { ...base.files, source: label, tensors: parseSafetensors(weights, START).tensors };
+}
+
+/** The Playground's model with an SFT run's weights, merged. */
 function startingModel(base: Loaded, weights: Uint8Array): RunModel {
-  const { tensors } = parseSafetensors(weights, START);
-  return { source: base.source, loaded: { ...base.files, source: `${base.files.source} after SFT`, tensors }, tokenizer: base.tokenizer };
+  return { source: base.source, loaded: withWeights(base, weights, `${base.files.source} after SFT`), tokenizer: base.tokenizer };
 }
 
 /** A saved run's starting model: the Playground's, or the weights it kept. */

@@ -112,7 +112,7 @@ describe('worker generate: settings out of range are refused before decoding', (
 describe('worker runBenchmark: settings and files checked before decoding', () => {
   const benchmarks = new Benchmarks();
   const synthetic: BenchArgs = { source: { bench: 'synthetic', level: 'tiny', seed: 0, count: 2 }, limit: 0, maxNewTokens: 2, batchSize: 2, model: 'loaded' };
-  const run = (args: BenchArgs) => failure(() => benchmarks.run(playground.loaded(rt), null, args, { onStart() {}, onProgress() {} }));
+  const run = (args: BenchArgs) => failure(() => benchmarks.run(playground.decoder(rt), args, { onStart() {}, onProgress() {} }));
   const file = (path: string, text: string) => ({ path, file: new File([text], path.split('/').pop()!) });
   it.each([
     [{ ...synthetic, limit: -1 }, 'limit must be a whole number in 0..'],
