@@ -21,6 +21,8 @@ export interface EvalItem {
   category: string;
   /** null: the benchmark record could not be read; it counts as wrong (UNREADABLE), nothing is decoded */
   conversation: Conversation | null;
+  /** the right answer as the benchmark states it, for people reading a wrong entry */
+  expected?: string;
   judge(completion: string): Verdict;
 }
 
@@ -83,7 +85,7 @@ export const PROMPT_TOO_LONG = 'prompt_too_long';
 /** error of an item whose benchmark record could not be read: still a question, so still in the denominator */
 export const UNREADABLE = 'unreadable_record';
 
-type EvalTokenizer = Pick<QwenTokenizer, 'encode' | 'decode' | 'eosIds'>;
+export type EvalTokenizer = Pick<QwenTokenizer, 'encode' | 'decode' | 'eosIds'>;
 
 export async function runEvaluation(generator: BatchGenerator, tokenizer: EvalTokenizer, items: EvalItem[], opts: EvalOptions = {}): Promise<EvalRun> {
   const maxNewTokens = opts.maxNewTokens ?? 512;

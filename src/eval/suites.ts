@@ -2,7 +2,9 @@
 // the embedded synthetic task, each judged by its own rule, plus the way each benchmark sums its categories
 // up. Files are read through a FileReader: a folder on disk (the CLI) or a base URL (the studio). Browser-safe.
 
+import { parseDataset } from '../data/datasets.ts';
 import type { Instance } from '../data/instance.ts';
+import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../data/synthetic.ts';
 import type { LoadError } from '../data/load.ts';
 import { judgeApiBank, parseApiBank, type ApiBankLevel } from '../toolcall/apibank.ts';
 import {
@@ -16,6 +18,8 @@ import {
   type BfclSummary,
 } from '../toolcall/bfcl.ts';
 import { binaryReward } from '../toolcall/reward.ts';
+import { pyDumps } from '../toolcall/json.ts';
+import { toolCallBlock } from '../toolcall/template.ts';
 import { UNREADABLE, type CategorySummary, type EvalItem, type Verdict } from './runner.ts';
 import { fetchOrExplain, httpError } from '../util/fetch.ts';
 
@@ -86,7 +90,9 @@ export async function loadBfclSuite(read: FileReader, categories?: string[]): Pr
         const r = checkBfcl(category, question, answer, completion);
         return { correct: r.valid, error: r.error };
       };
-      items.push({ id: question.id, category, conversation: question, judge });
+      // As BFCL writes its possible answers: each call's acceptable values per parameter.
+      const expected = answers ? (answer ? pyDumps(answer.calls.map((c) => ({ [c.name]: c.params }))) : undefined) : category.includes('irrelevance') ? 'no call' : 'a call';
+      items.push({ id: question.id, category, conversation: question, expected, judge });
     }
   }
   if (items.length === 0) throw new Error('no BFCL_v3_<category>.json files found');
@@ -111,7 +117,7 @@ export async function loadApiBankSuite(read: FileReader, levels: string[] = [...
     errors.push(...located(file, samples.errors));
     items.push(...unreadableItems(file, category, samples.errors));
     for (const sample of samples.records) {
-      items.push({ id: sample.id, category, conversation: sample, judge: (completion) => judgeApiBank(sample, completion) });
+      items.push({ id: sample.id, category, conversation: sample, expected: toolCallBlock([sample.expected]), judge: (completion) => judgeApiBank(sample, completion) });
     }
   }
   return { bench: 'apibank', items, errors };
@@ -133,6 +139,7 @@ export function instanceSuite(instances: Instance[], errors: string[] = []): Eva
     id: instance.id,
     category: instanceCategory(instance),
     conversation: instance,
+    expected: instance.answers.length ? toolCallBlock(instance.answers) : 'no call',
     judge: (completion) => {
       const { reward, signals } = binaryReward(completion, instance.answers);
       return { correct: reward === 1, error: reward === 1 ? null : failure(signals), signals: { ...signals } };
@@ -149,7 +156,40 @@ function failure(s: ReturnType<typeof binaryReward>['signals']): string {
   return 'missing_think_tags';
 }
 
+// ---- a suite by name ------------------------------------------------------------------------------------
+
+/**
+ * The suite `eval --bench B --data D --categories C` names: for BFCL and API-Bank, D is opened by `files` (a
+ * folder, a base URL); for synthetic, "LEVEL:SEED" is the generator's held-out split and anything else a file
+ * of the instance format read by `readText`. Shared by `eval`, `train`'s benchmark and the studio.
+ */
+export async function openSuite(
+  bench: Bench, data: string, categories: string[] | null, files: (data: string) => FileReader, readText: (path: string) => Promise<string>,
+): Promise<EvalSuite> {
+  if (bench === 'synthetic') {
+    const [level, seed] = data.split(':');
+    const suite = Object.hasOwn(SYNTHETIC_LEVELS, level) && /^\d+$/.test(seed ?? '')
+      ? instanceSuite(generateSynthetic({ level: level as SyntheticLevel, split: 'heldout', seed: Number(seed) }))
+      : await readText(data).then((text) => {
+          const parsed = parseDataset(text, 'instance');
+          return instanceSuite(parsed.records, parsed.errors.map((e) => `${data}:${e.line}: ${e.message}`));
+        });
+    return categories ? { ...suite, items: suite.items.filter((i) => categories.includes(i.category)) } : suite;
+  }
+  const read = files(data);
+  return bench === 'bfcl' ? loadBfclSuite(read, categories ?? undefined) : loadApiBankSuite(read, categories ?? undefined);
+}
+
+/** Files of a base URL (http or https); a folder needs the caller's file system. */
+export const isUrl = (data: string) => /^https?:\/\//.test(data);
+
 // ---- selecting and summing up ---------------------------------------------------------------------------
+
+/** Whether a picked file (its path in the picked folder) is one of the benchmark's data files; others are ignored. */
+export function isBenchDataFile(bench: Exclude<Bench, 'synthetic'>, path: string): boolean {
+  const name = path.split('/').pop() ?? '';
+  return bench === 'bfcl' ? /^BFCL_v3_\w+\.json$/.test(name) : /^level-[12]-api\.json$/.test(name);
+}
 
 /** The first `limit` items of each category. */
 export function limitPerCategory(items: EvalItem[], limit: number): EvalItem[] {

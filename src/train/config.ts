@@ -4,6 +4,7 @@
 // trains silently with a default and nothing absurd reaches the GPU. Browser-safe: paths are resolved by a
 // function the caller passes (the CLI: relative to the config file).
 import type { DatasetFormat } from '../data/datasets.ts';
+import { BENCHES, isUrl, type Bench } from '../eval/suites.ts';
 import { SYNTHETIC_LEVELS, type SyntheticLevel } from '../data/synthetic.ts';
 import type { LossType, ScaleRewards } from './objectives.ts';
 import type { LoraSettings, LoraTarget } from './policy.ts';
@@ -19,6 +20,23 @@ export type ModelSpec = string | { hub: string };
 export type SyntheticData = { level: SyntheticLevel; seed: number; train?: number; heldout?: number };
 export type FileData = { train: string; heldout?: string; format: DatasetFormat; heldoutFraction: number };
 export type DataConfig = { synthetic: SyntheticData } | FileData;
+
+/**
+ * A benchmark subset evaluated with the trained policy every `every` steps, beside the reward (greedy, with
+ * the run's template): `eval`'s benches, data and categories.
+ */
+export interface BenchmarkSetting {
+  bench: Bench;
+  /** BFCL / API-Bank: a folder or base URL of the benchmark's files; synthetic: "LEVEL:SEED" (its held-out split) or an instance file */
+  data: string;
+  /** BFCL categories, API-Bank levels (level-1, level-2) or synthetic categories (single, parallel, no_call); null: all present */
+  categories: string[] | null;
+  /** the first N entries of each category */
+  limit: number;
+  /** steps between evaluations */
+  every: number;
+  maxNewTokens: number;
+}
 
 export interface TrainConfig {
   /** GRPO (the paper's RL) or supervised fine-tuning on target completions */
@@ -37,6 +55,8 @@ export interface TrainConfig {
   sft: SftConfig;
   /** checkpoint to continue from */
   resume: string | null;
+  /** benchmark accuracy during the run; null: none */
+  benchmark: BenchmarkSetting | null;
 }
 
 /** The method's settings: steps, the seed that draws the run's split, init and samples, the decoding budget. */
@@ -141,10 +161,13 @@ export function parseTrainConfigText(source: string, where: string, resolvePath:
  */
 export function resolveTrainConfig(json: unknown, resolvePath: (p: string) => string = (p) => p): TrainConfig {
   const c = object(json, 'config');
-  onlyKeys(c, ['method', 'model', 'mode', 'lora', 'data', 'reward', 'template', 'maxPromptTokens', 'grpo', 'sft', 'resume'], 'config');
+  onlyKeys(c, ['method', 'model', 'mode', 'lora', 'data', 'reward', 'template', 'maxPromptTokens', 'grpo', 'sft', 'resume', 'benchmark'], 'config');
   const mode = c.mode === undefined ? 'full' : oneOf(c.mode, ['full', 'lora'] as const, 'mode');
+  const method = c.method === undefined ? 'grpo' : oneOf(c.method, ['grpo', 'sft'] as const, 'method');
+  const grpoConfig = grpo(c.grpo);
+  const sftConfig = sft(c.sft);
   return {
-    method: c.method === undefined ? 'grpo' : oneOf(c.method, ['grpo', 'sft'] as const, 'method'),
+    method,
     model: modelSpec(c.model, resolvePath),
     mode,
     lora: mode === 'lora' ? lora(c.lora) : null,
@@ -152,9 +175,33 @@ export function resolveTrainConfig(json: unknown, resolvePath: (p: string) => st
     reward: c.reward === undefined ? 'binary' : oneOf(c.reward, Object.keys(REWARDS) as RewardName[], 'reward'),
     template: resolveTemplate(c.template),
     maxPromptTokens: c.maxPromptTokens === undefined ? 4096 : count(c.maxPromptTokens, 'maxPromptTokens'),
-    grpo: grpo(c.grpo),
-    sft: sft(c.sft),
+    grpo: grpoConfig,
+    sft: sftConfig,
     resume: c.resume === undefined || c.resume === null ? null : resolvePath(text(c.resume, 'resume')),
+    benchmark: benchmark(c.benchmark, (method === 'sft' ? sftConfig : grpoConfig).maxNewTokens, resolvePath),
+  };
+}
+
+function benchmark(v: unknown, maxNewTokens: number, resolvePath: (p: string) => string): BenchmarkSetting | null {
+  if (v === undefined || v === null) return null;
+  const o = object(v, 'benchmark');
+  onlyKeys(o, ['bench', 'data', 'categories', 'limit', 'every', 'maxNewTokens'], 'benchmark');
+  const bench = oneOf(o.bench, BENCHES, 'benchmark.bench');
+  const data = text(o.data, bench === 'synthetic' ? 'benchmark.data ("LEVEL:SEED" or an instance file)' : 'benchmark.data (a folder or URL)');
+  // A folder or file is relative to the config; a URL and the synthetic split's "LEVEL:SEED" are names.
+  const named = isUrl(data) || (bench === 'synthetic' && /^\w+:\d+$/.test(data));
+  let categories: string[] | null = null;
+  if (o.categories !== undefined && o.categories !== null) {
+    if (!Array.isArray(o.categories) || o.categories.length === 0) throw new Error('benchmark.categories must be a non-empty list of names, or null for all');
+    categories = o.categories.map((x, i) => text(x, `benchmark.categories[${i}]`));
+  }
+  return {
+    bench,
+    data: named ? data : resolvePath(data),
+    categories,
+    limit: o.limit === undefined ? 16 : count(o.limit, 'benchmark.limit'),
+    every: o.every === undefined ? 10 : count(o.every, 'benchmark.every'),
+    maxNewTokens: o.maxNewTokens === undefined ? maxNewTokens : count(o.maxNewTokens, 'benchmark.maxNewTokens'),
   };
 }
 

@@ -2,7 +2,10 @@
 // 'sft-step'), evaluations (the same held-out greedy reward for both), logs.
 // The CLI writes them as JSON Lines; the Worker forwards them to the studio's live panel. In step-through
 // mode (off by default) a GRPO step also reports each of its phases as a 'trace'.
+import type { Bench } from '../eval/suites.ts';
 import type { ScaleRewards } from './objectives.ts';
+
+export type ProgressPhase = 'compile' | 'rollout' | 'scoring' | 'reference' | 'update' | 'eval' | 'bench';
 
 /** One completion as the update saw it, token by token. */
 export interface TokenTrace {
@@ -106,6 +109,34 @@ export type TrainEvent =
   | { type: 'eval'; step: number; meanReward: number; examples: number }
   /** step-through mode only; step counted from 1, as its 'step' event will report it */
   | ({ type: 'trace'; step: number } & StepTrace)
+  | {
+      /**
+       * Where the running step is, for a live display: pipelines compiling before the first step, rollout
+       * tokens decoded (of at most maxNewTokens), scoring, reference log-probs, update micro-batches, held-out
+       * evaluation prompts. Emitted where the host already waits for the GPU (no extra sync); not kept in
+       * events.jsonl or saved runs.
+       */
+      type: 'progress';
+      /** the step it belongs to, counted from 1 (evaluation: the step just finished) */
+      step: number;
+      phase: ProgressPhase;
+      done: number;
+      total: number;
+      /** since the step began */
+      ms: number;
+    }
+  | {
+      /** the config's benchmark subset, greedy with the policy after `step` steps */
+      type: 'bench';
+      step: number;
+      bench: Bench;
+      /** correct / total over every category */
+      accuracy: number;
+      correct: number;
+      total: number;
+      categories: { category: string; accuracy: number; correct: number; total: number }[];
+      ms: number;
+    }
   | { type: 'checkpoint'; step: number; where: string; bytes: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'done'; step: number; stopped: boolean };

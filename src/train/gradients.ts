@@ -192,6 +192,8 @@ export async function accumulateGradients(
   microBatch: number,
   recompute = false,
   sharePrompts = true,
+  /** after each micro-batch's sync: (done, of) */
+  onMicroBatch?: (done: number, total: number) => void,
 ): Promise<BatchResult> {
   const rt = model.rt;
   const totalTokens = tokensOf(seqs);
@@ -222,6 +224,7 @@ export async function accumulateGradients(
     }
     model.backward(p.batch, p.cache, acts, scratch, dHidden, grads);
     await rt.sync();
+    onMicroBatch?.(i / microBatch + 1, Math.ceil(trained.length / microBatch));
     dlogpT.release();
     acts.release();
     releasePacked(p);

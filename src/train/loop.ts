@@ -2,10 +2,13 @@
 // honoured between steps (so a resumed run continues bit for bit), the greedy held-out evaluation (one
 // evaluation, so SFT and GRPO curves compare), and the NaN-safe AdamW update.
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { runEvaluation, type EvalItem, type EvalTokenizer } from '../eval/runner.ts';
+import type { Bench } from '../eval/suites.ts';
 import { Generator } from '../model/generate.ts';
+import type { TemplateOptions } from '../toolcall/template.ts';
 import { optimizerStep } from '../ops/optim.ts';
 import { Rng } from '../util/random.ts';
-import type { TrainEvent } from './events.ts';
+import type { ProgressPhase, TrainEvent } from './events.ts';
 import type { Policy } from './policy.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
 import type { TrainerState } from './trainer.ts';
@@ -30,11 +33,24 @@ export interface LoopConfig {
   seed: number;
 }
 
+/** A benchmark subset the loop evaluates with the policy every `every` steps (the config's `benchmark`). */
+export interface LoopBenchmark {
+  bench: Bench;
+  items: EvalItem[];
+  tokenizer: EvalTokenizer;
+  template: TemplateOptions;
+  every: number;
+  maxNewTokens: number;
+}
+
 export abstract class TrainingLoop<E extends RlExample> {
+  /** set by the run assembly when the config asks for benchmark accuracy during training */
+  benchmark: LoopBenchmark | null = null;
   state: TrainerState;
   protected rng: Rng;
   protected generator: Generator;
   private stopRequested = false;
+  private stepStart = 0;
 
   constructor(
     readonly rt: GpuRuntime,
@@ -63,14 +79,26 @@ export abstract class TrainingLoop<E extends RlExample> {
   /** Runs until config.steps or a stop request; `onCheckpoint` persists state (awaited). */
   async run(onCheckpoint?: () => Promise<void>): Promise<void> {
     const c = this.loop;
+    if (this.state.step < c.steps) {
+      this.stepStart = performance.now();
+      await this.generator.prepare((done, total) => this.progress('compile', done, total));
+    }
     while (this.state.step < c.steps && !this.stopRequested) {
+      this.stepStart = performance.now();
       await this.trainStep();
       const step = this.state.step;
       if (c.evalEvery > 0 && step % c.evalEvery === 0) await this.evaluate();
+      if (this.benchmark && step % this.benchmark.every === 0) await this.runBenchmark(this.benchmark);
       if (onCheckpoint && c.checkpointEvery > 0 && (step % c.checkpointEvery === 0 || step === c.steps)) await onCheckpoint();
     }
     if (this.stopRequested && onCheckpoint) await onCheckpoint();
     this.emit({ type: 'done', step: this.state.step, stopped: this.stopRequested });
+  }
+
+  /** Reports where the running step is (the step being run, counted from 1; evaluation: the one just done). */
+  protected progress(phase: ProgressPhase, done: number, total: number): void {
+    const step = phase === 'eval' || phase === 'bench' ? this.state.step : this.state.step + 1;
+    this.emit({ type: 'progress', step, phase, done, total, ms: performance.now() - this.stepStart });
   }
 
   /**
@@ -101,6 +129,7 @@ export abstract class TrainingLoop<E extends RlExample> {
     const examples = this.task.heldout.slice(0, c.evalSize);
     let total = 0;
     for (let i = 0; i < examples.length; i += c.microBatch) {
+      this.progress('eval', i, examples.length);
       const part = examples.slice(i, i + c.microBatch);
       const out = await this.generator.generateBatch(part.map((e) => e.promptIds), {
         n: 1, maxNewTokens: c.maxNewTokens, eosIds: this.task.eosIds, sampling: { temperature: 0, topP: 1, topK: 0, seed: 0 },
@@ -110,6 +139,19 @@ export abstract class TrainingLoop<E extends RlExample> {
     const score = examples.length ? total / examples.length : NaN;
     this.emit({ type: 'eval', step: this.state.step, meanReward: score, examples: examples.length });
     return score;
+  }
+
+  /** The benchmark subset with the policy as it is now (greedy, a micro-batch of prompts at a time), through the shared runner. */
+  async runBenchmark(b: LoopBenchmark): Promise<void> {
+    const r = await runEvaluation(this.generator, b.tokenizer, b.items, {
+      template: b.template, maxNewTokens: b.maxNewTokens, batchSize: this.loop.microBatch,
+      onProgress: (p) => this.progress('bench', p.done, p.total),
+    });
+    const correct = r.entries.filter((e) => e.correct).length;
+    this.emit({
+      type: 'bench', step: this.state.step, bench: b.bench, accuracy: r.entries.length ? correct / r.entries.length : NaN, correct, total: r.entries.length,
+      categories: r.categories.map(({ category, accuracy, correct, total }) => ({ category, accuracy, correct, total })), ms: r.ms,
+    });
   }
 
   release(): void {

@@ -3,6 +3,9 @@
 // loop with its checkpoints and device-loss report, and the export. What differs between the two is only
 // where files go (a RunStorage: OPFS in the browser, atomic files in Node) and how datasets are read.
 import { parseDataset } from '../data/datasets.ts';
+import type { EvalItem } from '../eval/runner.ts';
+import { isUrl, limitPerCategory, openSuite, urlFiles, type EvalSuite, type FileReader } from '../eval/suites.ts';
+import { renderPrompt } from '../toolcall/template.ts';
 import type { Instance } from '../data/instance.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
 import type { GpuDeviceLostError } from '../gpu/device.ts';
@@ -62,11 +65,16 @@ export interface PreparedRun {
   maxPositions: number;
   /** what the data loading had to say (skipped records, dropped prompts) */
   notes: Extract<TrainEvent, { type: 'log' }>[];
+  /** the config's benchmark subset, read and limited (null: none) */
+  benchItems: EvalItem[] | null;
 }
+
+/** Benchmark files by the config's `benchmark.data` (the CLI: a folder or URL; the studio: picked files or a URL). */
+export type BenchFiles = (data: string) => FileReader;
 
 
 /** Validates the config against the model and reads the data; every error comes before any GPU work. */
-export async function prepareRun(raw: TrainConfig, model: RunModel, readText: ReadText): Promise<PreparedRun> {
+export async function prepareRun(raw: TrainConfig, model: RunModel, readText: ReadText, benchFiles: BenchFiles = urlOnly): Promise<PreparedRun> {
   const config = resolveTrainConfig(raw);
   const mc = model.loaded.config;
   if (config.lora) loraFits(config.lora, mc);
@@ -83,7 +91,33 @@ export async function prepareRun(raw: TrainConfig, model: RunModel, readText: Re
   const sftTrain = config.method === 'sft' ? sftExamples(config, task.train, model.tokenizer, mc.maxPositionEmbeddings, note) : null;
   const longest = [...task.train, ...task.heldout].reduce((n, e) => Math.max(n, e.promptIds.length), 0);
   const longestTarget = (sftTrain ?? []).reduce((n, e) => Math.max(n, e.promptIds.length + e.targetIds.length), 0);
-  return { config, model, task, sftTrain, maxPositions: Math.max(longest + maxNewTokens, longestTarget), notes };
+  const bench = config.benchmark ? await benchmarkItems(config, benchFiles, readText, note) : null;
+  // The benchmark's prompts get room too, up to the model's positions (longer ones count as wrong, as in eval).
+  const longestBench = (bench ?? []).reduce((n, item) => (item.conversation ? Math.max(n, model.tokenizer.encode(renderPrompt(item.conversation, config.template)).length) : n), 0);
+  const benchPositions = bench ? Math.min(mc.maxPositionEmbeddings, longestBench + config.benchmark!.maxNewTokens) : 0;
+  return { config, model, task, sftTrain, maxPositions: Math.max(longest + maxNewTokens, longestTarget, benchPositions), notes, benchItems: bench };
+}
+
+const urlOnly: BenchFiles = (data) => {
+  if (!isUrl(data)) throw new Error(`benchmark.data ${data}: only a base URL can be read here`);
+  return urlFiles(data);
+};
+
+/** The benchmark subset of the config: its suite as `eval` opens it, the first `limit` entries of each category. */
+async function benchmarkItems(config: TrainConfig, files: BenchFiles, readText: ReadText, note: (level: 'info' | 'warn', message: string) => void): Promise<EvalItem[]> {
+  const b = config.benchmark!;
+  let suite: EvalSuite;
+  try {
+    suite = await openSuite(b.bench, b.data, b.categories, files, readText);
+  } catch (e) {
+    throw new Error(`benchmark: ${(e as Error).message}`);
+  }
+  for (const e of suite.errors.slice(0, 5)) note('warn', `benchmark: unreadable ${e}`);
+  const items = limitPerCategory(suite.items, b.limit);
+  if (items.length === 0) throw new Error(`benchmark: ${b.bench} ${b.data} holds no entries${b.categories ? ` in ${b.categories.join(', ')}` : ''}`);
+  const categories = [...new Set(items.map((i) => i.category))];
+  note('info', `benchmark every ${b.every} steps: ${items.length} ${b.bench} entries (${categories.join(', ')}), greedy, ≤ ${b.maxNewTokens} new tokens`);
+  return items;
 }
 
 /**
@@ -232,6 +266,10 @@ export class Run {
           reference = model.frozen && model.frozen.maxPositions >= maxPositions ? model.frozen : (this.ownReference = instantiateModel(rt, model.loaded, { maxPositions }));
         }
         this.trainer = new GrpoTrainer(rt, this.policy, prepared.task, g, emit, reference, state);
+      }
+      const b = config.benchmark;
+      if (b && prepared.benchItems) {
+        this.trainer.benchmark = { bench: b.bench, items: prepared.benchItems, tokenizer: model.tokenizer, template: config.template, every: b.every, maxNewTokens: b.maxNewTokens };
       }
     } catch (e) {
       this.release();

@@ -73,7 +73,10 @@ export class SftTrainer<E extends RlExample> extends TrainingLoop<E> {
     const greedy = await sequenceLogprobs(this.policy.model, seqs, ARGMAX_TEMPERATURE, c.microBatch);
     const hits = greedy.reduce((n, lp) => n + lp.filter((x) => x > -Math.LN2).length, 0);
     this.policy.zeroGrads();
-    const r = await accumulateGradients(this.policy.model, this.policy.grads, seqs, { kind: 'sft' }, 1, c.microBatch, c.recomputeActivations);
+    this.progress('update', 0, Math.ceil(seqs.length / c.microBatch));
+    const r = await accumulateGradients(this.policy.model, this.policy.grads, seqs, { kind: 'sft' }, 1, c.microBatch, c.recomputeActivations, true, (d, n) =>
+      this.progress('update', d, n),
+    );
     const update = await this.optimize(r.loss);
     const ms = performance.now() - t0;
     this.state.step++;

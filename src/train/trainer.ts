@@ -129,18 +129,23 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
     const examples = Array.from({ length: c.promptsPerStep }, () => this.rng.pick(this.task.train));
     this.state.rngState = this.rng.state;
     // All prompts of the step decode together: each prefilled once, forked into its G sequences.
+    const streamed = traced ? this.streamRollouts(step, examples) : undefined;
     const out = await this.generator.generateBatch(examples.map((e) => e.promptIds), {
       n: c.groupSize,
       maxNewTokens: c.maxNewTokens,
       eosIds: this.task.eosIds,
       sampling: { temperature: c.temperature, topP: c.topP, topK: c.topK, seed: stepSeed(c.seed, step) },
-      onStep: traced ? this.streamRollouts(step, examples) : undefined,
+      onStep: (k, tokens) => {
+        this.progress('rollout', k + 1, c.maxNewTokens);
+        streamed?.(k, tokens);
+      },
     });
     const generated = out.tokens.reduce((n, t) => n + t.length, 0);
     const rollouts: Rollout[] = examples.map((example, i) => ({
       example, completions: out.tokens.slice(i * c.groupSize, (i + 1) * c.groupSize), texts: [], rewards: [],
     }));
     const t1 = clock();
+    this.progress('scoring', 0, rollouts.length);
     for (const r of rollouts) r.texts = r.completions.map((ids) => this.task.decode(ids));
     if (traced) await this.phase(step, { phase: 'rollout', groups: rollouts.map((r) => ({ exampleId: r.example.id, texts: r.texts })), done: true });
     for (const r of rollouts) r.rewards = r.texts.map((text) => this.task.reward(text, r.example as E));
@@ -245,6 +250,7 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
     const trained = seqs.filter((s) => contributes(s, objective));
     metrics.trainedSequences = trained.length;
     if (c.objective.beta !== 0) {
+      this.progress('reference', 0, 1);
       const ref = await this.referenceLogprobs(seqs);
       seqs.forEach((s, i) => (s.refLogprobs = Array.from(ref[i])));
     }
@@ -260,6 +266,11 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       for (const s of trained) if (s.oldLogprobs) records.set(s, { before: s.oldLogprobs });
     }
     const miniBatches = splitGroups(seqs, c.miniBatches);
+    // Progress counts the micro-batches of every pass, as accumulateGradients runs them.
+    const parts = (batch: TrainSequence[]) => Math.ceil(batch.filter((s) => contributes(s, objective) && s.completionIds.length > 0).length / c.microBatch);
+    const partsInAll = c.iterations * miniBatches.reduce((n, b) => n + parts(b), 0);
+    let partsDone = 0;
+    this.progress('update', 0, partsInAll);
     // A stop request is honoured between steps: a step always completes its update, so a resumed run
     // continues exactly where an uninterrupted one would be.
     for (let pass = 0; pass < c.iterations; pass++) {
@@ -269,7 +280,10 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       for (const batch of miniBatches) {
         if (!batch.some((s) => contributes(s, objective))) continue; // loss, gradient and its norm: exactly 0
         this.policy.zeroGrads();
-        const r = await accumulateGradients(model, this.policy.grads, batch, objective, c.temperature, c.microBatch, c.recomputeActivations);
+        const r = await accumulateGradients(model, this.policy.grads, batch, objective, c.temperature, c.microBatch, c.recomputeActivations, true, (d) =>
+          this.progress('update', partsDone + d, partsInAll),
+        );
+        partsDone += parts(batch);
         if (records) {
           batch.filter((s) => contributes(s, objective)).forEach((s, j) => {
             const record = records.get(s) ?? { before: r.logprobs[j] };

@@ -4,13 +4,16 @@
 import { useState, type ChangeEvent } from 'react';
 import { SYNTHETIC_LEVELS, type SyntheticLevel } from '../data/synthetic.ts';
 import type { CategorySummary, EvalEntry } from '../eval/runner.ts';
-import type { Bench, BenchAggregate } from '../eval/suites.ts';
+import { isBenchDataFile, type Bench, type BenchAggregate } from '../eval/suites.ts';
 import { ortBackendOf, type BenchFile } from '../worker/protocol.ts';
 import { AdapterPicker } from './AdapterPicker.tsx';
 import { CompletionBody } from './CompletionView.tsx';
 import { NumberField, Segmented, SelectField } from './fields.tsx';
-import { formatRate } from './format.ts';
+import { formatDuration, formatRate } from './format.ts';
 import { BackendChoice, OrtModelLine } from './OrtBackend.tsx';
+import { benchTimeLeftMs, benchTimeMs, isCpuAdapter } from './bench-estimate.ts';
+import { useClock } from './clock.ts';
+import { toolCallBlocks } from '../toolcall/decode.ts';
 import { engineBusy, useStudio } from './store.ts';
 
 export function BenchmarksPanel() {
@@ -62,9 +65,13 @@ function BenchConfig() {
   const ortReady = useStudio((s) => ort !== null && s.ort[ort].info !== null);
   const ready = (ort === null ? model !== null : ortReady) && busy === null && (f.bench === 'synthetic' || (f.from === 'url' ? f.url.trim() !== '' : f.files.length > 0));
 
-  /** Adds picked files; a file picked again under the same path replaces the old one. */
-  const pick = (pathOf: (file: File) => string) => (e: ChangeEvent<HTMLInputElement>) => {
-    const picked: BenchFile[] = Array.from(e.target.files ?? [], (file) => ({ path: pathOf(file), file }));
+  /**
+   * Adds picked files; a file picked again under the same path replaces the old one. A folder's other files
+   * (READMEs, scripts, other benchmarks' data) are left out without a word.
+   */
+  const pick = (pathOf: (file: File) => string, onlyData?: 'bfcl') => (e: ChangeEvent<HTMLInputElement>) => {
+    const all: BenchFile[] = Array.from(e.target.files ?? [], (file) => ({ path: pathOf(file), file }));
+    const picked = onlyData ? all.filter((f) => isBenchDataFile(onlyData, f.path)) : all;
     e.target.value = '';
     const paths = new Set(picked.map((p) => p.path));
     update({ files: [...f.files.filter((x) => !paths.has(x.path)), ...picked] });
@@ -109,7 +116,7 @@ function BenchConfig() {
             <div className="pickers">
               {f.bench === 'bfcl' ? (
                 <>
-                  <FilePicker label="Folder…" testid="bench-folder-input" directory onChange={pick((file) => file.webkitRelativePath || file.name)} />
+                  <FilePicker label="Folder…" testid="bench-folder-input" directory onChange={pick((file) => file.webkitRelativePath || file.name, 'bfcl')} />
                   <FilePicker label="Question files…" testid="bench-questions-input" onChange={pick((file) => file.name)} />
                   <FilePicker label="Possible answers…" testid="bench-answers-input" onChange={pick((file) => `possible_answer/${file.name}`)} />
                 </>
@@ -157,6 +164,7 @@ function BenchConfig() {
         </>
       )}
       <p className="note">Greedy decoding with the thinking template, as the paper evaluates.</p>
+      <BenchEstimate />
       <div className="actions">
         {running ? (
           <button className="danger" data-testid="bench-stop" disabled={stopping} onClick={stopBenchmark}>
@@ -168,12 +176,49 @@ function BenchConfig() {
           </button>
         )}
         {ort === null && !model ? (
-          <span className="muted">Load a model on the Playground tab first.</span>
+          <LoadEmbedded />
         ) : (
           busy && !running && <span className="muted">The engine is {busy}: wait for it.</span>
         )}
       </div>
     </section>
+  );
+}
+
+function LoadEmbedded() {
+  const loading = useStudio((s) => s.load.status === 'loading');
+  const loadModel = useStudio((s) => s.loadModel);
+  return (
+    <>
+      <span className="muted">No model loaded: choose one on the Playground tab, or</span>
+      <button className="secondary" data-testid="bench-load-embedded" disabled={loading} onClick={() => void loadModel({ kind: 'embedded' }, 'embedded tiny model')}>
+        {loading ? 'Loading…' : 'Load the embedded tiny model'}
+      </button>
+    </>
+  );
+}
+
+/** How long the run will take at most, from the decoding rate measured in this session, said before it starts. */
+function BenchEstimate() {
+  const f = useStudio((s) => s.benchForm);
+  const rate = useStudio((s) => s.decodeRate);
+  const cpu = useStudio((s) => s.gpu.status === 'ready' && isCpuAdapter(s.gpu.info));
+  const categories = f.bench === 'bfcl' && f.from === 'files' ? f.files.filter((x) => !x.path.startsWith('possible_answer/') && !x.path.includes('/possible_answer/')).length : null;
+  const prompts = f.bench === 'synthetic' ? f.count : f.limit > 0 ? f.limit * (f.bench === 'apibank' ? 2 : (categories ?? 1)) : null;
+  const scope = f.bench === 'bfcl' && categories === null ? ' per category' : '';
+  const device = cpu ? 'This adapter runs WebGPU on the CPU: the default size is a few minutes’ worth. ' : '';
+  let text: string;
+  if (prompts === null) text = 'Every entry of each category: the time depends on the files (set “per category” to bound it).';
+  else if (!rate) text = `${prompts} prompts${scope} × up to ${f.maxNewTokens} tokens; no decoding measured yet in this session: the estimate comes with the first batch (or generate once on the Playground).`;
+  else {
+    const ms = benchTimeMs(prompts, f.maxNewTokens, f.batchSize, rate);
+    text = `${prompts} prompts${scope} × up to ${f.maxNewTokens} tokens, ${f.batchSize} at a time: up to ~${formatDuration(ms)} at the ${formatRate(rate.tokensPerSec)} tok/s (batch ${rate.batch}) of ${rate.where}.`;
+  }
+  return (
+    <p className="note" data-testid="bench-estimate">
+      {device}
+      {text}
+    </p>
   );
 }
 
@@ -194,6 +239,7 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined || 
 
 function BenchStatus() {
   const b = useStudio((s) => s.bench);
+  const now = useClock(b.status === 'running');
   if (b.status === 'idle') {
     return (
       <section className="card muted" data-testid="bench-status" data-status="idle">
@@ -203,6 +249,8 @@ function BenchStatus() {
     );
   }
   const fraction = b.total > 0 ? b.done / b.total : 0;
+  const elapsed = (b.report ? b.report.run.ms : now - b.startedAt);
+  const left = b.status === 'running' ? benchTimeLeftMs(b.done, b.total, elapsed) : null;
   return (
     <section className="card" data-testid="bench-status" data-status={b.status}>
       <div className="card-head">
@@ -214,6 +262,10 @@ function BenchStatus() {
           {b.done} of {b.total || '…'} · {b.correct} correct
           {b.tokensPerSec > 0 && ` · ${formatRate(b.tokensPerSec)} tok/s`}
           {b.report?.run.stopped && ' · stopped'}
+        </span>
+        <span className="muted" data-testid="bench-time">
+          {formatDuration(elapsed)}
+          {b.status === 'running' && (left === null ? ' · estimate after the first batch' : ` · ~${formatDuration(left)} left`)}
         </span>
       </div>
       <div className={b.status === 'running' && b.done === 0 ? 'bar indeterminate' : 'bar'}>
@@ -230,13 +282,14 @@ function BenchStatus() {
           <pre>{b.errors.slice(0, 50).join('\n')}</pre>
         </details>
       )}
-      {b.report && <Aggregate aggregate={b.report.aggregate} />}
+      {b.report && <Aggregate aggregate={b.report.aggregate} entries={b.report.run.entries} />}
     </section>
   );
 }
 
-function Aggregate({ aggregate: a }: { aggregate: BenchAggregate }) {
+function Aggregate({ aggregate: a, entries }: { aggregate: BenchAggregate; entries: EvalEntry[] }) {
   if ('paper' in a) {
+    const calling = entries.filter((e) => toolCallBlocks(e.completion).length > 0).length;
     return (
       <div className="aggregate" data-testid="bench-summary">
         <SummaryTable
@@ -254,6 +307,15 @@ function Aggregate({ aggregate: a }: { aggregate: BenchAggregate }) {
             ['Live Overall', a.bfcl.liveOverall, 'weighted over live AST, live irrelevance and relevance'],
           ]}
         />
+        {calling === 0 && entries.length > 0 ? (
+          <p className="summary fail" data-testid="bench-no-calls">
+            The model made no calls at all ({entries.length} entries without a &lt;tool_call&gt; block): irrelevance categories score 100% from silence alone.
+          </p>
+        ) : (
+          <p className="note" data-testid="bench-calls">
+            Calls made in {calling} of {entries.length} entries.
+          </p>
+        )}
         <p className="note">A dash: some category the summary needs was not run.</p>
       </div>
     );
@@ -392,6 +454,7 @@ function Entries() {
 }
 
 function EntryRow({ entry: e, open, onToggle }: { entry: EvalEntry; open: boolean; onToggle(): void }) {
+  const detail = useStudio((s) => s.bench.details[e.id]);
   return (
     <>
       <tr className="entry" data-testid="bench-entry" data-correct={e.correct} onClick={onToggle}>
@@ -408,7 +471,24 @@ function EntryRow({ entry: e, open, onToggle }: { entry: EvalEntry; open: boolea
       {open && (
         <tr className="entry-detail">
           <td colSpan={5}>
-            <CompletionBody text={e.completion} raw={false} empty="(no completion)" />
+            {detail?.question && (
+              <p className="entry-question" data-testid="entry-question">
+                <span className="muted">asked:</span> {detail.question}
+              </p>
+            )}
+            {e.completion.trim() === '' ? (
+              // Nothing but whitespace (or nothing): shown as the characters it is.
+              <pre className="raw" data-testid="entry-raw">
+                {e.completion === '' ? '(the model ended at once: no tokens)' : `only whitespace: ${JSON.stringify(e.completion)}`}
+              </pre>
+            ) : (
+              <CompletionBody text={e.completion} raw={false} />
+            )}
+            {detail?.expected && (
+              <p className="entry-expected mono" data-testid="entry-expected">
+                <span className="muted">expected:</span> {detail.expected}
+              </p>
+            )}
           </td>
         </tr>
       )}

@@ -18,6 +18,8 @@ import { methodConfig } from '../train/config.ts';
 import { SftCharts, TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingSamples } from './TrainingSamples.tsx';
 import { OnnxExportButton } from './OrtBackend.tsx';
+import { StepPhase } from './TrainingProgress.tsx';
+import { BenchmarkDuringTraining } from './TrainingBenchmark.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
 export function TrainingPanel() {
@@ -93,6 +95,9 @@ function ConfigCard() {
   return (
     <section className="card" data-testid="train-config">
       <h2>Configuration</h2>
+      {busy && <p className="note" data-testid="train-config-locked">The settings are locked while the run runs: stop it to change them.</p>}
+      {/* Locked while a run runs: what is on the form is what trains. */}
+      <fieldset className="plain" disabled={busy} data-testid="train-config-fields">
       <div className="examples presets">
         {PRESETS.map((p) => (
           <button
@@ -245,6 +250,9 @@ function ConfigCard() {
           </div>
         </>
       )}
+      <h3>Benchmark during training</h3>
+      <BenchmarkDuringTraining />
+      </fieldset>
       <TrainActions />
     </section>
   );
@@ -353,6 +361,7 @@ function RunCard() {
           <div className={t.status === 'running' && done === (t.start.resumedFrom ?? 0) ? 'bar indeterminate' : 'bar'}>
             <div style={{ width: `${total ? (100 * done) / total : 0}%` }} />
           </div>
+          <StepPhase view={t} total={total} />
           <dl className="facts compact">
             <div>
               <dt>Model</dt>
@@ -391,7 +400,7 @@ function RunCard() {
           </dl>
         </>
       ) : (
-        <p className="muted">{t.status === 'running' ? 'Preparing the prompts and the policy…' : 'No run yet in this session.'}</p>
+        <p className="muted" data-testid={t.status === 'running' ? 'train-phase' : undefined}>{t.status === 'running' ? 'Preparing the prompts and the policy…' : 'No run yet in this session.'}</p>
       )}
       {t.error && (
         <p className="summary fail" data-testid="train-error" data-code={t.error.code}>
@@ -488,11 +497,11 @@ function ChartsCard() {
       {t.sftSteps.length > 0 && (
         <>
           {grpo && <h3>SFT (the run this GRPO run continues)</h3>}
-          <SftCharts steps={t.sftSteps} evals={t.sftEvals} />
+          <SftCharts steps={t.sftSteps} evals={t.sftEvals} benches={grpo ? [] : t.benches} />
           {grpo && <h3>GRPO</h3>}
         </>
       )}
-      {(grpo || t.sftSteps.length === 0) && <TrainingCharts steps={t.steps} evals={t.evals} />}
+      {(grpo || t.sftSteps.length === 0) && <TrainingCharts steps={t.steps} evals={t.evals} benches={t.benches} />}
     </section>
   );
 }

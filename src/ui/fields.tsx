@@ -52,9 +52,13 @@ interface SelectFieldProps<T extends string> {
   onChange(v: T): void;
 }
 
+/** Labels longer than this take two grid columns, so the chosen option is never cut off. */
+const NARROW_LABEL = 14;
+
 export function SelectField<T extends string>({ label, testid, value, options, title, onChange }: SelectFieldProps<T>) {
+  const wide = options.some((o) => (typeof o === 'string' ? o : o.label).length > NARROW_LABEL);
   return (
-    <label className="field" title={title}>
+    <label className={wide ? 'field wide-field' : 'field'} title={title}>
       <span>{label}</span>
       <select data-testid={testid} value={value} onChange={(e) => onChange(e.target.value as T)}>
         {options.map((o) => {

@@ -24,3 +24,12 @@ export function formatCount(n: number): string {
 export function formatRate(perSec: number): string {
   return perSec >= 100 ? perSec.toFixed(0) : perSec.toFixed(1);
 }
+
+/** 4200 → "4 s", 192000 → "3 min 12 s", 7.5 h → "7 h 30 min". */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}

@@ -17,6 +17,7 @@ import type {
   CrossCheckReport,
   DownloadFile,
   EngineError,
+  EntryDetail,
   GenerateReport,
   InferenceBackend,
   LoadProgress,
@@ -28,8 +29,10 @@ import type {
   PolicyChoice,
   SelftestCase,
   SelftestReport,
+  TrainArgs,
   TrainReport,
 } from '../worker/protocol.ts';
+import { benchSizeFor, type DecodeRate } from './bench-estimate.ts';
 import { saveBlob } from './download.tsx';
 import { EngineCallError, type EngineClient } from './engine-client.ts';
 import { DEFAULT_TRAIN_FORM, patchForm, trainArgs, type FormPatch, type TrainForm } from './train-form.ts';
@@ -142,10 +145,15 @@ export interface BenchView {
   errors: string[];
   report: BenchReport | null;
   error: EngineError | null;
+  /** each entry's request and expected answer, by id */
+  details: Record<string, EntryDetail>;
+  /** when the run was started (ms since the epoch), for elapsed time and the estimate */
+  startedAt: number;
 }
 
 const IDLE_BENCH: BenchView = {
   status: 'idle', stopping: false, bench: null, total: 0, done: 0, correct: 0, tokensPerSec: 0, entries: [], errors: [], report: null, error: null,
+  details: {}, startedAt: 0,
 };
 
 const DEFAULT_BENCH_FORM: BenchForm = {
@@ -205,6 +213,8 @@ export interface Studio {
   crossCheck: Partial<Record<OrtBackend, CrossCheckState>>;
   /** Export ONNX of the loaded model and of the trained policy */
   onnxExport: Record<PolicyChoice, ExportState>;
+  /** the last decoding rate measured in this session (Playground or a benchmark), for time estimates */
+  decodeRate: DecodeRate | null;
   /** Attaches the engine, acquires the GPU and runs the self-test once. Call once at startup. */
   boot(engine: EngineClient): Promise<void>;
   /** (Re)acquires the GPU: at boot, and after a device loss. */
@@ -261,6 +271,7 @@ export const useStudio = create<Studio>()((set, get) => ({
   ort: { webgpu: NO_ORT, wasm: NO_ORT },
   crossCheck: {},
   onnxExport: { loaded: { status: 'idle' }, trained: { status: 'idle' } },
+  decodeRate: null,
 
   async boot(engine) {
     set({ engine });
@@ -307,7 +318,9 @@ export const useStudio = create<Studio>()((set, get) => ({
           break;
         case 'bench-progress': {
           const b = get().bench;
-          set({ bench: { ...b, done: n.done, correct: n.correct, tokensPerSec: n.tokensPerSec, entries: [...b.entries, ...n.entries] } });
+          set({
+            bench: { ...b, done: n.done, correct: n.correct, tokensPerSec: n.tokensPerSec, entries: [...b.entries, ...n.entries], details: { ...b.details, ...n.details } },
+          });
           break;
         }
       }
@@ -322,7 +335,10 @@ export const useStudio = create<Studio>()((set, get) => ({
     if (!engine) return;
     set({ gpu: { status: 'connecting' } });
     try {
-      set({ gpu: { status: 'ready', info: await engine.call('init', {}) } });
+      const info = await engine.call('init', {});
+      set({ gpu: { status: 'ready', info } });
+      // Until the user sets it, the benchmark's size is one that finishes in minutes on this adapter.
+      if (get().benchForm === DEFAULT_BENCH_FORM) set({ benchForm: { ...DEFAULT_BENCH_FORM, ...benchSizeFor(info) } });
     } catch (e) {
       set({ gpu: { status: 'failed', error: asEngineError(e) } });
     }
@@ -388,6 +404,7 @@ export const useStudio = create<Studio>()((set, get) => ({
         sampling: { temperature: s.temperature, topP: s.topP, topK: s.topK, seed: s.seed },
       });
       set({ generation: { status: 'done', n: s.n, completions: report.completions, report } });
+      if (report.decodeTokensPerSec > 0) set({ decodeRate: { tokensPerSec: report.decodeTokensPerSec, batch: s.n, where: 'the Playground' } });
     } catch (e) {
       const g = get().generation;
       set({ generation: { status: 'failed', n: s.n, completions: 'completions' in g ? g.completions : [], error: asEngineError(e) } });
@@ -489,12 +506,15 @@ export const useStudio = create<Studio>()((set, get) => ({
         : f.from === 'url'
           ? { bench: f.bench, url: f.url.trim() }
           : { bench: f.bench, files: f.files };
-    set({ bench: { ...IDLE_BENCH, status: 'running' } });
+    set({ bench: { ...IDLE_BENCH, status: 'running', startedAt: Date.now() } });
     try {
       const report = await engine.call('runBenchmark', {
         backend: f.backend, source, limit: f.limit, maxNewTokens: f.maxNewTokens, batchSize: f.batchSize, model: f.model,
       });
       set({ bench: { ...get().bench, status: 'done', stopping: false, entries: report.run.entries, report } });
+      if (report.run.completionTokens > 0) {
+        set({ decodeRate: { tokensPerSec: report.run.completionTokens / (report.run.ms / 1000), batch: f.batchSize, where: 'the last benchmark' } });
+      }
     } catch (e) {
       set({ bench: { ...get().bench, status: 'failed', stopping: false, error: asEngineError(e) } });
     }
@@ -557,12 +577,21 @@ export function engineBusy(s: Studio): string | null {
   return null;
 }
 
-/** The form as startTraining arguments; null (with the reason shown) when it cannot start. */
-function formArgs(): ReturnType<typeof trainArgs> | null {
+/**
+ * The form as startTraining arguments; null (with the reason shown) when it cannot start. A BFCL or API-Bank
+ * benchmark during training reads the Benchmarks tab's data: its URL, or its picked files.
+ */
+function formArgs(): TrainArgs | null {
   const { getState: get, setState: set } = useStudio;
   if (get().training.status === 'running') return null;
   try {
-    return trainArgs(get().trainForm);
+    const args = trainArgs(get().trainForm);
+    const b = args.config.benchmark;
+    if (!b || b.bench === 'synthetic') return { ...args, benchFiles: [] };
+    const f = get().benchForm;
+    if (f.from === 'url' ? f.url.trim() === '' : f.files.length === 0) throw new Error(`the benchmark during training reads the Benchmarks tab’s ${b.bench} data: pick its files or give its URL there first`);
+    const data = f.from === 'url' ? f.url.trim() : 'files picked on the Benchmarks tab';
+    return { config: { ...args.config, benchmark: { ...b, data } }, file: args.file, benchFiles: f.from === 'url' ? [] : f.files };
   } catch (e) {
     set({ training: { ...get().training, error: asEngineError(e) } });
     return null;

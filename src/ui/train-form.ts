@@ -99,6 +99,7 @@ export const DEFAULT_TRAIN_FORM: TrainForm = patchForm<TrainForm>(
       grpo: PAPER_GRPO,
       sft: DEFAULT_SFT,
       resume: null,
+      benchmark: null,
     },
     dataKind: 'synthetic',
     synthetic: { level: 'tiny', seed: 0, train: 1000, heldout: 50 },

@@ -1,14 +1,14 @@
 // The Benchmarks tab's engine side: read a suite from the user's files, a URL or the synthetic generator,
 // run it through the shared evaluation runner on a model the Worker holds, and sum it up the benchmark's way.
 import { SYNTHETIC_LEVELS, generateSynthetic } from '../data/synthetic.ts';
-import { runEvaluation, type EvalProgress } from '../eval/runner.ts';
+import { runEvaluation, type EvalItem, type EvalProgress } from '../eval/runner.ts';
 import { aggregateBench, instanceSuite, limitPerCategory, loadApiBankSuite, loadBfclSuite, urlFiles, type Bench, type EvalSuite, type FileReader } from '../eval/suites.ts';
 import type { Decoder } from './ort-backends.ts';
-import type { BenchArgs, BenchFile, BenchReport, BenchSource } from './protocol.ts';
+import type { BenchArgs, BenchFile, BenchReport, BenchSource, EntryDetail } from './protocol.ts';
 
 export interface BenchHooks {
   onStart(bench: Bench, total: number, errors: string[]): void;
-  onProgress(p: EvalProgress): void;
+  onProgress(p: EvalProgress, details: Record<string, EntryDetail>): void;
 }
 
 export class Benchmarks {
@@ -20,13 +20,14 @@ export class Benchmarks {
     const suite = await loadSuite(args.source);
     const items = args.limit > 0 ? limitPerCategory(suite.items, args.limit) : suite.items;
     hooks.onStart(suite.bench, items.length, suite.errors);
+    const byId = new Map(items.map((item) => [item.id, item]));
     const abort = new AbortController();
     this.abort = abort;
     try {
       const run = await runEvaluation(decoder.generator, decoder.tokenizer, items, {
         maxNewTokens: args.maxNewTokens,
         batchSize: args.batchSize,
-        onProgress: hooks.onProgress,
+        onProgress: (p) => hooks.onProgress(p, Object.fromEntries(p.entries.map((e) => [e.id, detailOf(byId.get(e.id))]))),
         signal: abort.signal,
       });
       return { bench: suite.bench, model: decoder.label, run, aggregate: aggregateBench(suite.bench, run.categories) };
@@ -70,13 +71,13 @@ function loadSuite(source: BenchSource): Promise<EvalSuite> {
 }
 
 /** Picked files by their path in the benchmark folder, wherever in the picked folder they sit. */
-function pickedFiles(files: BenchFile[]): FileReader {
+export function pickedFiles(files: BenchFile[]): FileReader {
   const byPath = new Map(files.map((f) => [benchPath(f.path), f.file]));
   return async (path) => (await byPath.get(path)?.text()) ?? null;
 }
 
 /** "data/bfcl/possible_answer/BFCL_v3_simple.json" → "possible_answer/BFCL_v3_simple.json"; others: the name. */
-function benchPath(path: string): string {
+export function benchPath(path: string): string {
   const parts = path.split('/');
   const name = parts[parts.length - 1];
   return parts[parts.length - 2] === 'possible_answer' ? `possible_answer/${name}` : name;
@@ -88,4 +89,9 @@ function apiBankLevels(source: BenchSource): string[] | undefined {
   const levels = source.files.flatMap((f) => /^(level-[12])-api\.json$/.exec(benchPath(f.path))?.[1] ?? []);
   if (levels.length === 0) throw new Error('pick level-1-api.json and/or level-2-api.json (API-Bank test-data)');
   return levels;
+}
+
+function detailOf(item: EvalItem | undefined): EntryDetail {
+  const question = item?.conversation?.turns.findLast((t) => t.role === 'user')?.content ?? '';
+  return { question, expected: item?.expected ?? null };
 }

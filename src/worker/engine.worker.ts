@@ -121,14 +121,14 @@ const handlers: Handlers = {
     return { stopping: playground.stop() };
   },
 
-  async startTraining({ config, file }, ctx) {
+  async startTraining({ config, file, benchFiles }, ctx) {
     const r = runtime();
-    return training.start(r, trainingBase(r), config, file, trainHooks(ctx));
+    return training.start(r, trainingBase(r), config, file, trainHooks(ctx), benchFiles);
   },
 
-  async continueWithGrpo({ config, file }, ctx) {
+  async continueWithGrpo({ config, file, benchFiles }, ctx) {
     const r = runtime();
-    return training.continueWithGrpo(r, playground.loaded(r), config, file, trainHooks(ctx));
+    return training.continueWithGrpo(r, playground.loaded(r), config, file, trainHooks(ctx), benchFiles);
   },
 
   async resumeTraining({ steps }, ctx) {
@@ -193,7 +193,7 @@ const handlers: Handlers = {
     const r = runtime();
     const hooks: BenchHooks = {
       onStart: (bench, total, errors) => ctx.notify({ type: 'bench-start', bench, total, errors }),
-      onProgress: (p) => ctx.notify({ type: 'bench-progress', ...p }),
+      onProgress: (p, details) => ctx.notify({ type: 'bench-progress', ...p, details }),
     };
     if (args.model !== 'trained' || (args.backend ?? 'engine') !== 'engine') return benchmarks.run(playground.decoder(r, args.backend), args, hooks);
     // The trained policy decodes with its own generator, freed after.

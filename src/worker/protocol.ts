@@ -154,6 +154,16 @@ export interface GenerateReport {
 
 // ---- training --------------------------------------------------------------------------------------
 
+/**
+ * A run to start: the config, the dataset file its `data.train` names, and the benchmark files (picked on the
+ * Benchmarks tab) its `benchmark` reads when that is not a URL or the synthetic split.
+ */
+export interface TrainArgs {
+  config: TrainConfig;
+  file: File | null;
+  benchFiles: BenchFile[];
+}
+
 /** The run as the Worker describes it once its data and policy are ready. */
 export interface TrainStart {
   model: string;
@@ -226,6 +236,13 @@ export interface BenchArgs {
   model: 'loaded' | 'trained';
 }
 
+/** What an entry's detail shows beside its completion: the request and the benchmark's right answer. */
+export interface EntryDetail {
+  /** the last user turn of the conversation */
+  question: string;
+  expected: string | null;
+}
+
 export interface BenchReport {
   bench: Bench;
   model: string;
@@ -270,9 +287,9 @@ export interface EngineCalls {
    * A run of the config (its `model` is the loaded one) with the dataset file its `data.train` names; streams
    * 'train-start' then 'train-events' until the run ends. A config or file that fails changes nothing.
    */
-  startTraining: { args: { config: TrainConfig; file: File | null }; result: TrainReport };
+  startTraining: { args: TrainArgs; result: TrainReport };
   /** A GRPO run of the config from the last (SFT) run's trained policy; streams like startTraining. */
-  continueWithGrpo: { args: { config: TrainConfig; file: File | null }; result: TrainReport };
+  continueWithGrpo: { args: TrainArgs; result: TrainReport };
   /** Continues the OPFS checkpoint's run up to `steps` in all; streams like startTraining. */
   resumeTraining: { args: { steps: number }; result: TrainReport };
   /** Ends the run after its current step, with a checkpoint. Skips the queue. */
@@ -328,7 +345,8 @@ export interface EngineNotices {
   'train-events': { events: TrainEvent[]; prompts: Record<string, PromptInfo> };
   /** The suite is read: how many items will run, and the records that could not be read. */
   'bench-start': { bench: Bench; total: number; errors: string[] };
-  'bench-progress': EvalProgress;
+  /** `details` for the entries it reports, by id */
+  'bench-progress': EvalProgress & { details: Record<string, EntryDetail> };
 }
 
 export type NoticeName = keyof EngineNotices;

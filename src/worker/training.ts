@@ -9,8 +9,10 @@ import { headerSize, parseHeader, parseSafetensors } from '../model/safetensors.
 import { exportMerged, type CheckpointMeta } from '../train/checkpoint.ts';
 import type { ModelSpec, TrainConfig } from '../train/config.ts';
 import type { TrainEvent } from '../train/events.ts';
-import { CHECKPOINT_FILE, Run, methodConfig, prepareRun, readResume, sameModel, type Resume, type RunModel, type RunStorage } from '../train/run.ts';
+import { CHECKPOINT_FILE, Run, methodConfig, prepareRun, readResume, sameModel, type BenchFiles, type Resume, type RunModel, type RunStorage } from '../train/run.ts';
 import { StepThrough } from '../train/step-through.ts';
+import { isUrl, urlFiles } from '../eval/suites.ts';
+import { benchPath, pickedFiles } from './benchmark.ts';
 import type { ToolCallExample } from '../train/toolcall-task.ts';
 import { GrpoTrainer } from '../train/trainer.ts';
 import { toolCallBlock } from '../toolcall/template.ts';
@@ -20,7 +22,7 @@ import { handover } from '../export/handover.ts';
 import { tarArchive } from '../export/tar.ts';
 import REWARD_SOURCE from '../export/python/toolcall_reward.py?raw';
 import type { RunShelf } from './run-shelf.ts';
-import type { CheckpointInfo, DownloadFile, PromptInfo, TrainReport, TrainStart } from './protocol.ts';
+import type { BenchFile, CheckpointInfo, DownloadFile, PromptInfo, TrainReport, TrainStart } from './protocol.ts';
 
 // Events of one step arrive in a burst; sending them about once a frame keeps the page fluid.
 const BATCH_MS = 33;
@@ -61,36 +63,41 @@ export class Training {
    * A new run. The config and the data are checked first and nothing changes if they fail; the saved run is
    * replaced once the new one has written its first checkpoint.
    */
-  async start(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks): Promise<TrainReport> {
-    return this.fresh(rt, base, raw, file, runModel(base), null, hooks);
+  async start(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = []): Promise<TrainReport> {
+    return this.fresh(rt, base, raw, file, runModel(base), null, hooks, benchFiles);
   }
 
   /**
    * A GRPO run from the last SFT run's trained policy (its weights merged), the SFT run left as it was. The
    * starting weights are kept in the new run's storage, so it resumes after a reload like any other.
    */
-  async continueWithGrpo(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks): Promise<TrainReport> {
+  async continueWithGrpo(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = []): Promise<TrainReport> {
     const { run } = await this.trained(rt, base);
     if (run.config.method !== 'sft') throw new Error('Continue with GRPO starts from a finished SFT run: the last run was GRPO');
     const weights = await exportMerged(run.policy, base.files);
-    return this.fresh(rt, base, { ...raw, method: 'grpo' }, file, startingModel(base, weights), weights, hooks);
+    return this.fresh(rt, base, { ...raw, method: 'grpo' }, file, startingModel(base, weights), weights, hooks, benchFiles);
   }
 
   private async fresh(
-    rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, model: RunModel, start: Uint8Array | null, hooks: TrainHooks,
+    rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, model: RunModel, start: Uint8Array | null, hooks: TrainHooks, benchFiles: BenchFile[],
   ): Promise<TrainReport> {
     const config: TrainConfig = { ...raw, model: modelSpecOf(base), resume: null };
     const readText = async () => {
       if (!file) throw new Error('no dataset file chosen');
       return file.text();
     };
-    const prepared = await prepareRun(config, model, readText);
+    const picked = pickedFiles(benchFiles);
+    const prepared = await prepareRun(config, model, readText, (data) => (isUrl(data) ? urlFiles(data) : picked));
     const stream = new EventStream(hooks.onEvents);
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const storage = this.shelf.storage(id);
     try {
       if (file) await storage.write(DATASET, new Uint8Array(await file.arrayBuffer()));
       if (start) await storage.write(START, start);
+      // The benchmark's picked files go with the run, so that it resumes after a reload.
+      if (config.benchmark && !isUrl(config.benchmark.data)) {
+        for (const f of benchFiles) await storage.write(benchFileName(benchPath(f.path)), new Uint8Array(await f.file.arrayBuffer()));
+      }
     } catch (e) {
       // No OPFS (a private window, say): the run trains all the same, it just cannot outlive the page.
       stream.push({ type: 'log', level: 'warn', message: `browser storage unavailable (${(e as Error).message}): this run cannot be resumed after a reload` });
@@ -199,7 +206,7 @@ export class Training {
   private async trained(rt: GpuRuntime, base: Loaded): Promise<Current> {
     if (this.current?.base === base && this.current.run.rt === rt) return this.current;
     const { id, storage, resume } = await this.saved(base);
-    const prepared = await prepareRun(resume.config, await savedModel(base, storage), savedDataset(storage));
+    const prepared = await prepareRun(resume.config, await savedModel(base, storage), savedDataset(storage), savedBenchFiles(storage));
     this.release();
     this.current = { base, id, run: new Run(rt, prepared, () => {}, resume, resume.meta.state.step) };
     return this.current;
@@ -223,7 +230,7 @@ export class Training {
     rt: GpuRuntime, base: Loaded, config: TrainConfig, id: string, storage: RunStorage, resume: Resume | null,
     stream: EventStream, onStart: TrainHooks['onStart'], prepared?: Awaited<ReturnType<typeof prepareRun>>,
   ): Promise<TrainReport> {
-    const ready = prepared ?? (await prepareRun(config, await savedModel(base, storage), savedDataset(storage)));
+    const ready = prepared ?? (await prepareRun(config, await savedModel(base, storage), savedDataset(storage), savedBenchFiles(storage)));
     // The last run's GPU memory goes only now: everything that could fail without the GPU has been checked.
     this.release();
     for (const e of ready.notes) stream.push(e);
@@ -285,6 +292,20 @@ function savedDataset(storage: RunStorage): (path: string) => Promise<string> {
     if (!bytes) throw new Error(`the copy of ${path} is missing from the browser's storage: start a new run with the file`);
     return new TextDecoder().decode(bytes);
   };
+}
+
+/** A picked benchmark file's name in the run's storage (one flat folder): "possible_answer/x.json" → "bench~possible_answer~x.json". */
+const benchFileName = (path: string) => `bench~${path.replaceAll('/', '~')}`;
+
+/** The benchmark files a saved run reads: its URL, or the copies of the picked files it kept. */
+function savedBenchFiles(storage: RunStorage): BenchFiles {
+  return (data) =>
+    isUrl(data)
+      ? urlFiles(data)
+      : async (path) => {
+          const bytes = await storage.read(benchFileName(path));
+          return bytes ? new TextDecoder().decode(bytes) : null;
+        };
 }
 
 // ---- events to the page ------------------------------------------------------------------------------

@@ -97,3 +97,49 @@ describe('SFT data that cannot teach is refused before the GPU, naming the file 
     expect(() => resolveTrainConfig({ ...base, method: 'dpo' })).toThrow('method must be one of grpo, sft, got "dpo"');
   });
 });
+
+describe('benchmark accuracy during training: the config’s `benchmark`', () => {
+  const bench = (b: Record<string, unknown>) => resolveTrainConfig({ ...base, benchmark: b }, (p) => `/cfg/${p}`);
+
+  it('defaults, names and paths: a folder is relative to the config, a URL and LEVEL:SEED are names', () => {
+    expect(bench({ bench: 'synthetic', data: 'tiny:0' }).benchmark).toEqual({ bench: 'synthetic', data: 'tiny:0', categories: null, limit: 16, every: 10, maxNewTokens: 256 });
+    expect(bench({ bench: 'bfcl', data: 'bfcl', categories: ['simple'], every: 5 }).benchmark).toMatchObject({ data: '/cfg/bfcl', categories: ['simple'], every: 5 });
+    expect(bench({ bench: 'apibank', data: 'https://x.org/test-data/' }).benchmark!.data).toBe('https://x.org/test-data/');
+    expect(resolveTrainConfig(base).benchmark).toBeNull();
+  });
+
+  it.each([
+    [{ bench: 'mmlu', data: 'x' }, 'benchmark.bench must be one of bfcl, apibank, synthetic, got "mmlu"'],
+    [{ bench: 'bfcl' }, 'benchmark.data (a folder or URL) must be a non-empty string'],
+    [{ bench: 'synthetic', data: 'tiny:0', every: 0 }, 'benchmark.every must be a whole number ≥ 1, got 0'],
+    [{ bench: 'synthetic', data: 'tiny:0', limit: 2.5 }, 'benchmark.limit must be a whole number ≥ 1, got 2.5'],
+    [{ bench: 'synthetic', data: 'tiny:0', categories: [] }, 'benchmark.categories must be a non-empty list of names, or null for all'],
+    [{ bench: 'synthetic', data: 'tiny:0', evry: 3 }, 'benchmark.evry is not a setting'],
+  ])('%j is refused', (b, message) => {
+    expect(() => bench(b)).toThrow(message);
+  });
+
+  it('prepareRun reads the subset as eval does: the first `limit` of each category, prompts given room', async () => {
+    const loaded = await loadModel(embeddedDirSource());
+    const model = { source: embeddedDirSource(), loaded, tokenizer: await tokenizerForModel(loaded) };
+    // Two BFCL categories written here, three questions in one.
+    const tool = { name: 'area', description: 'Area.', parameters: { type: 'dict', properties: { b: { type: 'integer' } }, required: ['b'] } };
+    const q = (id: string) => JSON.stringify({ id, question: [[{ role: 'user', content: `area ${id}` }]], function: [tool] });
+    const files: Record<string, string> = {
+      'BFCL_v3_simple.json': ['simple_0', 'simple_1', 'simple_2'].map(q).join('\n'),
+      'possible_answer/BFCL_v3_simple.json': ['simple_0', 'simple_1', 'simple_2'].map((id) => JSON.stringify({ id, ground_truth: [{ area: { b: [1] } }] })).join('\n'),
+      'BFCL_v3_irrelevance.json': q('irrelevance_0'),
+    };
+    const read = () => async (f: string) => files[f] ?? null;
+    const config = resolveTrainConfig({ ...base, benchmark: { bench: 'bfcl', data: 'd', categories: ['simple', 'irrelevance'], limit: 2, maxNewTokens: 300 } });
+    const run = await prepareRun(config, model, async () => '', read);
+    expect(run.benchItems!.map((i) => i.id)).toEqual(['simple_0', 'simple_1', 'irrelevance_0']);
+    expect(run.benchItems![0].expected).toBe('[{"area": {"b": [1]}}]');
+    expect(run.maxPositions).toBeGreaterThan(300);
+    expect(run.notes.at(-1)!.message).toBe('benchmark every 10 steps: 3 bfcl entries (simple, irrelevance), greedy, ≤ 300 new tokens');
+    const missing = resolveTrainConfig({ ...base, benchmark: { bench: 'bfcl', data: 'd', categories: ['multiple'] } });
+    await expect(prepareRun(missing, model, async () => '', read)).rejects.toThrow('benchmark: BFCL_v3_multiple.json not found');
+    // In the browser, without picked files, only a URL can be read.
+    await expect(prepareRun(missing, model, async () => '')).rejects.toThrow('benchmark.data d: only a base URL can be read here');
+  });
+});

@@ -38,13 +38,19 @@ const config = {
     steps: 1, promptsPerStep: 1, groupSize: 2, maxNewTokens: 2, microBatch: 4, schedule: { kind: 'constant', lr: 0.001 },
     objective: { beta: 0.01 }, evalEvery: 1, evalSize: 1, checkpointEvery: 1, seed: 5,
   },
+  // Benchmark accuracy during training, the same setting in both paths: one synthetic held-out entry.
+  benchmark: { bench: 'synthetic', data: 'tiny:0', categories: ['single'], limit: 1, every: 1, maxNewTokens: 2 },
 };
 
-/** Events without what depends on the machine or the storage: timings and where a checkpoint went. */
+/**
+ * Events without what depends on the machine or the storage: timings, where a checkpoint went, and the live
+ * progress reports (the CLI keeps them out of events.jsonl).
+ */
 function comparable(events: TrainEvent[]): unknown[] {
-  return events.map((e) => {
+  return events.filter((e) => e.type !== 'progress').map((e) => {
     if (e.type === 'step') return { ...e, tokensPerSec: 0, rolloutMs: 0, scoringMs: 0, updateMs: 0 };
     if (e.type === 'checkpoint') return { ...e, where: '', bytes: 0 }; // its metadata holds the config's paths
+    if (e.type === 'bench') return { ...e, ms: 0 };
     return e;
   });
 }
@@ -79,7 +85,20 @@ describe('one run assembly for the studio and the CLI', () => {
 
     expect(cli.filter((e) => e.type === 'step')).toHaveLength(1);
     expect(cli.filter((e) => e.type === 'eval')).toHaveLength(1);
+    expect(cli.filter((e) => e.type === 'bench')).toMatchObject([{ step: 1, bench: 'synthetic', total: 1, categories: [{ category: 'single', total: 1 }] }]);
     expect(comparable(studio)).toEqual(comparable(cli));
+    expect(cli.some((e) => e.type === 'progress')).toBe(false);
+
+    // The live display's reports, in order: pipelines, rollout tokens (2 new at most), scoring, the KL
+    // reference (β ≠ 0), the update's micro-batch (both sequences in one), then the held-out evaluation.
+    const progress = studio.flatMap((e) => (e.type === 'progress' ? [`${e.step} ${e.phase} ${e.done}/${e.total}`] : []));
+    const phases = [...new Set(progress.map((p) => p.split(' ')[1]))];
+    expect(phases).toEqual(['compile', 'rollout', 'scoring', 'reference', 'update', 'eval', 'bench']);
+    expect(progress.filter((p) => !p.includes('compile'))).toEqual(
+      expect.arrayContaining(['1 rollout 1/2', '1 scoring 0/1', '1 reference 0/1', '1 update 0/1', '1 update 1/1', '1 eval 0/1', '1 bench 1/1']),
+    );
+    const ms = studio.flatMap((e) => (e.type === 'progress' && e.phase !== 'compile' ? [e.ms] : []));
+    expect(ms).toEqual([...ms].sort((a, b) => a - b)); // time since the step began only grows
   }, 600_000);
 
   it('a Start with an unreadable dataset file changes nothing: the saved run and the trained policy stay', async () => {

@@ -10,26 +10,25 @@ import { instantiateModel } from '../../model/instantiate.ts';
 import { attachAdapter } from '../../model/adapter.ts';
 import { Generator } from '../../model/generate.ts';
 import { readSourceText } from '../../data/node-files.ts';
-import { parseDataset } from '../../data/datasets.ts';
-import { SYNTHETIC_LEVELS, generateSynthetic, type SyntheticLevel } from '../../data/synthetic.ts';
 import { runEvaluation } from '../../eval/runner.ts';
 import { checkDecodeSettings } from '../../model/inputs.ts';
 import {
   BENCHES,
   aggregateBench,
-  instanceSuite,
+  isUrl,
   limitPerCategory,
-  loadApiBankSuite,
-  loadBfclSuite,
+  openSuite,
   urlFiles,
   type Bench,
-  type EvalSuite,
   type FileReader,
 } from '../../eval/suites.ts';
 
-/** Files of a folder on disk; a missing file is null, a missing folder an error. */
-function dirFiles(dir: string): FileReader {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--data ${dir} is not a directory`);
+/** Files of a folder on disk; a missing file is null, a missing folder an error naming `where` (a flag: a usage error). */
+function dirFiles(dir: string, where: string): FileReader {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    const message = `${where} ${dir} is not a directory`;
+    throw where.startsWith('--') ? new UsageError(message) : new Error(message);
+  }
   return (file) =>
     readFile(join(dir, file), 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return null;
@@ -37,21 +36,8 @@ function dirFiles(dir: string): FileReader {
     });
 }
 
-async function loadSuite(bench: Bench, data: string, categories: string[] | undefined): Promise<EvalSuite> {
-  if (bench === 'synthetic') {
-    // "level:seed" is the generator's held-out split; anything else a file of the project's instance format.
-    const [level, seed] = data.split(':');
-    const suite = Object.hasOwn(SYNTHETIC_LEVELS, level) && /^\d+$/.test(seed ?? '')
-      ? instanceSuite(generateSynthetic({ level: level as SyntheticLevel, split: 'heldout', seed: Number(seed) }))
-      : await readSourceText(data).then((text) => {
-          const parsed = parseDataset(text, 'instance');
-          return instanceSuite(parsed.records, parsed.errors.map((e) => `${data}:${e.line}: ${e.message}`));
-        });
-    return categories ? { ...suite, items: suite.items.filter((i) => categories.includes(i.category)) } : suite;
-  }
-  const read = /^https?:\/\//.test(data) ? urlFiles(data) : dirFiles(data);
-  return bench === 'bfcl' ? loadBfclSuite(read, categories) : loadApiBankSuite(read, categories);
-}
+/** Benchmark files at a base URL or in a folder on disk (`where` names the setting in errors). */
+export const benchFiles = (where: string) => (data: string): FileReader => (isUrl(data) ? urlFiles(data) : dirFiles(data, where));
 
 function count(args: Record<string, unknown>, name: string, fallback: number): number {
   const n = optionalNumber(args, name, fallback);
@@ -100,7 +86,7 @@ export const evaluate: CliCommand = {
       throw new UsageError((e as Error).message);
     }
 
-    const suite = await loadSuite(bench, data, categories);
+    const suite = await openSuite(bench, data, categories ?? null, benchFiles('--data'), readSourceText);
     // BFCL and API-Bank records that cannot be read count as wrong; an instance file's are left out (no category).
     const unreadable = bench === 'synthetic' ? 'left out' : 'counted as wrong';
     for (const e of suite.errors) process.stderr.write(`unreadable (${unreadable}) ${e}\n`);
@@ -132,8 +118,11 @@ export const evaluate: CliCommand = {
         signal: abort.signal,
         onProgress: (p) => {
           if (out !== null) for (const e of p.entries) writeSync(out, JSON.stringify(e) + '\n');
+          // The running accuracy is over every entry so far, of all categories: the line says so.
           const where = p.entries[p.entries.length - 1]?.category ?? '';
-          process.stderr.write(`eval: ${p.done}/${p.total} ${where}  correct ${p.correct} (${pct(p.correct / p.done)})  ${p.tokensPerSec.toFixed(1)} tok/s\n`);
+          process.stderr.write(
+            `eval: ${p.done}/${p.total} (now ${where})  correct ${p.correct} of ${p.done} done, all categories (${pct(p.correct / p.done)})  ${p.tokensPerSec.toFixed(1)} tok/s\n`,
+          );
         },
       });
       const summary = {

@@ -8,6 +8,7 @@ import { readTemplateFile } from '../template-file.ts';
 import { renderPrompt } from '../../toolcall/template.ts';
 import { createNodeRuntime } from '../../gpu/node.ts';
 import { readSourceText } from '../../data/node-files.ts';
+import { benchFiles } from './eval.ts';
 import type { TrainEvent } from '../../train/events.ts';
 import { CHECKPOINT_FILE, Run, changedSettings, methodConfig, prepareRun, readResume, type RunStorage } from '../../train/run.ts';
 
@@ -46,6 +47,8 @@ function progressLine(e: TrainEvent, steps: number): string | null {
       );
     case 'eval':
       return `eval  step ${e.step}  mean reward ${fmt(e.meanReward)} on ${e.examples} held-out prompts`;
+    case 'bench':
+      return `bench  step ${e.step}  ${e.bench} accuracy ${fmt(e.accuracy)} (${e.correct} of ${e.total}: ${e.categories.map((c) => `${c.category} ${c.correct}/${c.total}`).join(', ')})`;
     case 'checkpoint':
       return `checkpoint  step ${e.step} → ${e.where} (${(e.bytes / 2 ** 20).toFixed(1)} MiB)`;
     case 'log':
@@ -54,6 +57,7 @@ function progressLine(e: TrainEvent, steps: number): string | null {
       return e.stopped ? `stopped at step ${e.step}` : `done: ${e.step} steps`;
     case 'sample':
     case 'trace':
+    case 'progress':
       return null;
   }
 }
@@ -76,13 +80,14 @@ export const train: CliCommand = {
       throw new UsageError(`${dir} already holds a run: pass --resume to continue it, or choose another --out`);
     }
     const resume = resumeFrom ? readResume(readFileSync(resumeFrom), resumeFrom) : undefined;
-    const prepared = await prepareRun(config, await openStartModel(config.model), readSourceText);
+    const prepared = await prepareRun(config, await openStartModel(config.model), readSourceText, benchFiles('benchmark.data'));
 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     const events = openSync(join(dir, 'events.jsonl'), resume ? 'a' : 'w');
     const record = (e: TrainEvent) => writeSync(events, JSON.stringify(e) + '\n');
     const emit = (e: TrainEvent) => {
+      if (e.type === 'progress') return; // a live display's; the log keeps what happened
       record(e);
       const line = progressLine(e, methodConfig(config).steps);
       if (line) process.stderr.write(line + '\n');
