@@ -11,8 +11,8 @@ function wasmRequests(page: Page): string[] {
 }
 
 // onnxruntime-web beside the engine: the Playground exports the loaded model in the Worker and decodes it on
-// the WASM EP; the GPU tab cross-checks the engine's logits against ORT's.
-test('onnxruntime-web (WASM) decodes the embedded model in the Playground; Export ONNX gives its folder', async ({ page, baseURL }) => {
+// the WASM EP, and the Benchmarks use it too; the GPU tab cross-checks the engine's logits against ORT's.
+test('onnxruntime-web (WASM) decodes the embedded model in the Playground and the Benchmarks; Export ONNX gives its folder', async ({ page, baseURL }) => {
   test.setTimeout(240_000);
   const pageErrors = collectPageErrors(page);
   const wasm = wasmRequests(page);
@@ -42,6 +42,16 @@ test('onnxruntime-web (WASM) decodes the embedded model in the Playground; Expor
 
   await page.getByTestId('onnx-export-loaded').getByTestId('export-onnx').click();
   await expect(page.getByTestId('onnx-export-file')).toHaveText(/onnx\.tar$/);
+
+  // The Benchmarks tab decodes on the same backend.
+  await page.getByTestId('tab-benchmarks').click();
+  await page.getByTestId('bench-backend-ort-wasm').click();
+  await expect(page.getByTestId('ort-model')).toContainText('embedded tiny model');
+  await page.getByTestId('bench-count').fill('2');
+  await page.getByTestId('bench-max-new-tokens').fill('8');
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-status')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('bench-status')).toContainText('embedded tiny model on onnxruntime-web (wasm)');
 
   expect(wasm.length).toBeGreaterThan(0);
   for (const url of wasm) expect(url.startsWith(baseURL!)).toBe(true);
