@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
 import { EngineClient } from './ui/engine-client.ts';
+import { attachStepThrough } from './ui/step-through.ts';
 import { useStudio } from './ui/store.ts';
 import './ui/styles.css';
 
@@ -13,4 +14,6 @@ createRoot(document.getElementById('root')!).render(
 );
 
 // Booted here rather than in an effect: StrictMode runs effects twice, and there is one engine per page.
-void useStudio.getState().boot(new EngineClient());
+const engine = new EngineClient();
+attachStepThrough(engine);
+void useStudio.getState().boot(engine);

@@ -20,6 +20,7 @@ import { TrainingSamples } from './TrainingSamples.tsx';
 import { OnnxExportButton } from './OrtBackend.tsx';
 import { StepPhase } from './TrainingProgress.tsx';
 import { BenchmarkDuringTraining } from './TrainingBenchmark.tsx';
+import { StepThroughCard, StepThroughStart, StepThroughToggle, startRun } from './StepThrough.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
 export function TrainingPanel() {
@@ -41,6 +42,7 @@ export function TrainingPanel() {
         <ConfigCard />
         <div className="training-live">
           <RunCard />
+          <StepThroughCard />
           <ChartsCard />
           <TrainingSamples />
         </div>
@@ -286,7 +288,7 @@ function TrainActions() {
   const form = useStudio((s) => s.trainForm.config);
   const steps = checkpoint ? form[checkpoint.method].steps : 0;
   const busy = useStudio(engineBusy);
-  const { startTraining, stopTraining, resumeTraining, continueWithGrpo } = useStudio.getState();
+  const { stopTraining, resumeTraining, continueWithGrpo } = useStudio.getState();
   const sftDone = t.status === 'done' && t.start?.config.method === 'sft';
   const canResume = busy === null && checkpoint !== null && model?.label === checkpoint.model && steps > checkpoint.step;
   if (t.status === 'running') {
@@ -295,15 +297,17 @@ function TrainActions() {
         <button className="danger" data-testid="train-stop" disabled={t.stopping} onClick={stopTraining}>
           {t.stopping ? 'Stopping after this step…' : 'Stop'}
         </button>
+        {t.start?.config.method === 'grpo' && <StepThroughToggle />}
         <span className="muted">Stop finishes the current step, then saves a checkpoint.</span>
       </div>
     );
   }
   return (
     <div className="actions">
-      <button className="primary" data-testid="train-start" disabled={!model || busy !== null} onClick={() => void startTraining()}>
+      <button className="primary" data-testid="train-start" disabled={!model || busy !== null} onClick={() => void startRun(false)}>
         Start training
       </button>
+      <StepThroughStart />
       <button
         className="secondary"
         data-testid="train-resume"

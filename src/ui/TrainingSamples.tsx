@@ -9,7 +9,7 @@ import { byPrompt, type SampleEvent, type StepEvent } from './training-run.ts';
 import { useStudio } from './store.ts';
 
 /** The reward's sub-signals (src/toolcall/reward.ts), in the order the reward checks them. */
-const SIGNALS: [string, string][] = [
+export const SIGNALS: [string, string][] = [
   ['toolCallFound', 'tool_call'],
   ['jsonParsed', 'JSON'],
   ['thinkTags', 'think'],
