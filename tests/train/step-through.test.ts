@@ -1,7 +1,8 @@
 // Step-through mode on the embedded tiny default: a GRPO step reports its phases in order and waits after
 // each, and its per-token data is consistent: on-policy ratios are 1, clip flags follow the clip rule, the
 // "before" and "after" log-probs are fresh forwards of the weights before and after the step. Off, a run
-// traces nothing and runs no extra forward. Rewards are set by the test, not by what the model writes.
+// traces nothing and runs no extra forward; a stop ends the waiting. Rewards are set by the test, not by what
+// the model writes.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { embeddedDirSource } from '../../src/model/source-node.ts';
@@ -12,7 +13,7 @@ import { sequenceLogprobs } from '../../src/train/gradients.ts';
 import { Policy } from '../../src/train/policy.ts';
 import { StepThrough } from '../../src/train/step-through.ts';
 import { GrpoTrainer, PAPER_GRPO, type GrpoConfig } from '../../src/train/trainer.ts';
-import type { RlTask } from '../../src/train/task.ts';
+import type { RlExample, RlTask } from '../../src/train/task.ts';
 import { gpu, maxRelError } from '../helpers/gpu.ts';
 
 const G = 4;
@@ -183,6 +184,26 @@ describe('step-through mode', { timeout: 300_000 }, () => {
     const before = await sequenceLogprobs(start.model, sequencesOf(events), c.temperature, 1, false);
     flat(update.groups).forEach((t, i) => expect(maxRelError(t.before, before[i])).toBeLessThan(1e-4));
     start.release();
+    policy.release();
+  });
+
+  it('a stop while a step waits lets the step complete its update without waiting again, then the run stops', async () => {
+    const policy = policyOf();
+    const gate = new StepThrough();
+    gate.enable(true);
+    const events: TrainEvent[] = [];
+    const trainer: GrpoTrainer<RlExample> = new GrpoTrainer(rt, policy, task(), { ...config, steps: 2 }, (e) => {
+      events.push(e);
+      if (e.type === 'trace' && e.phase === 'rollout' && e.done) setTimeout(() => trainer.stop(), 0);
+    });
+    trainer.stepThrough = gate;
+    await trainer.run();
+    expect(traces(events).filter((e) => e.phase !== 'rollout').map((e) => e.phase)).toEqual(['scores', 'advantages', 'update']);
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(1);
+    expect(events.at(-1)).toEqual({ type: 'done', step: 1, stopped: true });
+    expect(trainer.state.optimizerSteps).toBe(1);
+    expect(gate.next()).toBe(false); // nothing left waiting
+    trainer.release();
     policy.release();
   });
 });
