@@ -159,20 +159,18 @@ export function CrossCheckCard() {
   const run = useStudio((s) => s.runCrossCheck);
   return (
     <section className="card" data-testid="crosscheck-panel">
-      <div className="card-head">
-        <h2>Cross-check with onnxruntime-web</h2>
-        <div className="actions">
-          {(['webgpu', 'wasm'] as const).map((b) => (
-            <button key={b} className="secondary" data-testid={`crosscheck-run-${b}`} disabled={busy} onClick={() => void run(b)}>
-              {checks[b]?.status === 'running' ? 'Checking…' : `Run on ${b === 'webgpu' ? 'WebGPU' : 'WASM'}`}
-            </button>
-          ))}
-        </div>
-      </div>
+      <h2>Cross-check with onnxruntime-web</h2>
       <p className="note">
         The embedded model on our engine and, exported by our graph writer, on onnxruntime-web: full-vocabulary logits at every position of
         the Playground’s prompt (ORT prefills, then decodes from its KV cache), max |difference| relative to the largest logit.
       </p>
+      <div className="actions">
+        {(['webgpu', 'wasm'] as const).map((b) => (
+          <button key={b} className="secondary" data-testid={`crosscheck-run-${b}`} disabled={busy} onClick={() => void run(b)}>
+            {checks[b]?.status === 'running' ? 'Checking…' : `Run on ${b === 'webgpu' ? 'WebGPU' : 'WASM'}`}
+          </button>
+        ))}
+      </div>
       {(['webgpu', 'wasm'] as const).map((b) => {
         const c = checks[b];
         if (!c || c.status === 'running') return null;

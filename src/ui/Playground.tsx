@@ -48,7 +48,7 @@ function ModelCard() {
   const load = useStudio((s) => s.load);
   const loadModel = useStudio((s) => s.loadModel);
   const busy = useStudio((s) => engineBusy(s) !== null);
-  const model = useStudio((s) => s.model !== null);
+  const hasModel = useStudio((s) => s.model !== null);
   const kind = settings.sourceKind;
 
   const pickFolder = (e: ChangeEvent<HTMLInputElement>) => {
@@ -111,7 +111,7 @@ function ModelCard() {
         ))}
       <ModelInfoView />
       <AdapterPicker />
-      <OnnxExportButton policy="loaded" disabled={!model} />
+      <OnnxExportButton policy="loaded" disabled={!hasModel} />
       <InferenceCard />
     </section>
   );
