@@ -31,6 +31,11 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   await set('eval-every', 2);
   await set('eval-size', 2);
   await set('checkpoint-every', 0); // saved only when the run stops
+  // Benchmark accuracy during training: one entry per category of the synthetic held-out split, after step 2.
+  await page.getByTestId('train-bench').selectOption('synthetic');
+  await set('train-bench-every', 2);
+  await set('train-bench-limit', 1);
+  await set('train-bench-max-new-tokens', 4);
 
   // The template as one text: the preview renders the first training prompt with it; Default wording restores.
   const preview = page.getByTestId('template-preview');
@@ -48,6 +53,9 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   const run = page.getByTestId('train-run');
   await expect(run).toHaveAttribute('data-status', 'running');
   await expect(page.getByTestId('train-progress')).toContainText('of 3');
+  // What the step is doing, and a form that cannot change under it.
+  await expect(page.getByTestId('train-phase')).toContainText(/compiling GPU pipelines|step 1: |preparing/);
+  await expect(page.getByTestId('steps')).toBeDisabled();
 
   // Step 1: charts and the samples of the step, one group per prompt, each card scored.
   const reward = page.getByTestId('chart-reward');
@@ -70,7 +78,11 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   await expect(page.getByTestId('train-progress')).toContainText('step 2 of 3');
   await expect(reward).toHaveAttribute('data-points', '2');
   await expect(page.getByTestId('train-console')).toContainText('held-out mean reward');
+  await expect(page.getByTestId('train-console')).toContainText(/step 2: synthetic accuracy \d+\.\d% \(\d of 3\)/);
+  await expect(page.getByTestId('chart-bench').locator('.chart-value').first()).toHaveText(/^all \d+%$/);
   await expect(page.getByTestId('train-console')).toContainText('checkpoint saved');
+  await expect(page.getByTestId('steps')).toBeEnabled();
+  await expect(page.getByTestId('run-row')).toHaveCount(1); // kept with its events
   await expect(page.getByTestId('checkpoint-info')).toContainText('step 2 of 3');
   await expect(page.getByTestId('train-resume')).toBeEnabled();
   await expect(page.getByTestId('step-slider')).toHaveAttribute('max', '1');

@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { saveBlob } from './download.tsx';
 
 export interface ChartSeries {
   label: string;
@@ -90,6 +91,9 @@ export function Chart({ title, testid, x, series, band, floor, format = formatVa
     <figure className="chart" data-testid={testid} data-points={x.length}>
       <figcaption>
         <span className="chart-title">{title}</span>
+        <button className="link chart-png" data-testid={`${testid}-png`} title="save this chart as a PNG image" onClick={() => plot.current && void savePng(plot.current, title, testid)}>
+          PNG
+        </button>
         {series
           .filter((s) => !s.edge)
           .map((s) => {
@@ -105,6 +109,26 @@ export function Chart({ title, testid, x, series, band, floor, format = formatVa
       <div ref={box} className="chart-plot" />
     </figure>
   );
+}
+
+/** The chart's canvas under its title (and the latest values), on the page's background, as a PNG download. */
+async function savePng(u: uPlot, title: string, name: string): Promise<void> {
+  const plot = u.ctx.canvas;
+  const css = getComputedStyle(plot);
+  const dpr = plot.width / Math.max(1, plot.clientWidth);
+  const head = Math.round(22 * dpr);
+  const out = document.createElement('canvas');
+  out.width = plot.width;
+  out.height = plot.height + head;
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = css.getPropertyValue('--bg').trim() || '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = css.getPropertyValue('--text').trim() || '#000';
+  ctx.font = `${Math.round(13 * dpr)}px system-ui, sans-serif`;
+  ctx.fillText(title, 4 * dpr, 15 * dpr);
+  ctx.drawImage(plot, 0, head);
+  const blob = await new Promise<Blob | null>((resolve) => out.toBlob(resolve, 'image/png'));
+  if (blob) saveBlob(`${name}.png`, blob);
 }
 
 /** The data's range with a little air, always covering `floor`; a flat series gets a band around it. */

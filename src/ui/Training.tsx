@@ -21,6 +21,7 @@ import { OnnxExportButton } from './OrtBackend.tsx';
 import { StepPhase } from './TrainingProgress.tsx';
 import { BenchmarkDuringTraining } from './TrainingBenchmark.tsx';
 import { StepThroughCard, StepThroughStart, StepThroughToggle, startRun } from './StepThrough.tsx';
+import { RunsCard } from './TrainingRuns.tsx';
 import { engineBusy, useStudio } from './store.ts';
 
 export function TrainingPanel() {
@@ -44,6 +45,7 @@ export function TrainingPanel() {
           <RunCard />
           <StepThroughCard />
           <ChartsCard />
+          <RunsCard />
           <TrainingSamples />
         </div>
       </div>

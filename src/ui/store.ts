@@ -30,6 +30,7 @@ import type {
   SelftestCase,
   SelftestReport,
   TrainArgs,
+  TrainEvent,
   TrainReport,
 } from '../worker/protocol.ts';
 import { benchSizeFor, type DecodeRate } from './bench-estimate.ts';
@@ -581,11 +582,11 @@ export function engineBusy(s: Studio): string | null {
  * The form as startTraining arguments; null (with the reason shown) when it cannot start. A BFCL or API-Bank
  * benchmark during training reads the Benchmarks tab's data: its URL, or its picked files.
  */
-function formArgs(): TrainArgs | null {
+function formArgs(form = useStudio.getState().trainForm): TrainArgs | null {
   const { getState: get, setState: set } = useStudio;
   if (get().training.status === 'running') return null;
   try {
-    const args = trainArgs(get().trainForm);
+    const args = trainArgs(form);
     const b = args.config.benchmark;
     if (!b || b.bench === 'synthetic') return { ...args, benchFiles: [] };
     const f = get().benchForm;
@@ -596,6 +597,28 @@ function formArgs(): TrainArgs | null {
     set({ training: { ...get().training, error: asEngineError(e) } });
     return null;
   }
+}
+
+/**
+ * A run of `form` (not necessarily the one on screen) under `name`, or a GRPO run continuing the SFT run
+ * that just finished; resolves with how it ended. The ablation sets run their variants through it.
+ */
+export async function runNamed(form: TrainForm, name: string, kind: 'new' | 'continue'): Promise<'done' | 'stopped' | 'failed'> {
+  const engine = useStudio.getState().engine;
+  const args = formArgs(form);
+  if (!engine || !args) return 'failed';
+  const named = { ...args, name };
+  await train(() => engine.call(kind === 'new' ? 'startTraining' : 'continueWithGrpo', named), kind);
+  const t = useStudio.getState().training;
+  return t.status === 'done' ? 'done' : t.status === 'stopped' ? 'stopped' : 'failed';
+}
+
+/** Continues the kept run `id` up to `steps`, its curves from its own events (it becomes the saved run). */
+export async function resumeKeptRun(id: string, steps: number, events: TrainEvent[]): Promise<void> {
+  const engine = useStudio.getState().engine;
+  if (!engine || useStudio.getState().training.status === 'running') return;
+  useStudio.setState({ training: withEvents({ ...IDLE_VIEW, logs: useStudio.getState().training.logs }, events, {}) });
+  await train(() => engine.call('resumeTraining', { steps, id }), 'resume');
 }
 
 /** Runs a training call; its notices fill the view as it goes, its reply or failure closes it. */

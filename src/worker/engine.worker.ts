@@ -121,19 +121,41 @@ const handlers: Handlers = {
     return { stopping: playground.stop() };
   },
 
-  async startTraining({ config, file, benchFiles }, ctx) {
+  async startTraining({ config, file, benchFiles, name }, ctx) {
     const r = runtime();
-    return training.start(r, trainingBase(r), config, file, trainHooks(ctx), benchFiles);
+    return training.start(r, trainingBase(r), config, file, trainHooks(ctx), benchFiles, name);
   },
 
-  async continueWithGrpo({ config, file, benchFiles }, ctx) {
+  async continueWithGrpo({ config, file, benchFiles, name }, ctx) {
     const r = runtime();
-    return training.continueWithGrpo(r, playground.loaded(r), config, file, trainHooks(ctx), benchFiles);
+    return training.continueWithGrpo(r, playground.loaded(r), config, file, trainHooks(ctx), benchFiles, name);
   },
 
-  async resumeTraining({ steps }, ctx) {
+  async resumeTraining({ steps, id }, ctx) {
     const r = runtime();
-    return training.resume(r, trainingBase(r), steps, trainHooks(ctx));
+    return training.resume(r, trainingBase(r), steps, trainHooks(ctx), id);
+  },
+
+  async listRuns() {
+    return training.runs();
+  },
+
+  async runEvents({ id }) {
+    return training.runEvents(id);
+  },
+
+  async renameRun({ id, name }) {
+    await training.renameRun(id, name);
+    return training.runs();
+  },
+
+  async deleteRun({ id }) {
+    await training.deleteRun(id);
+    return training.runs();
+  },
+
+  async importRun({ name, events, meta }) {
+    return training.importRun(name, events, meta);
   },
 
   async stopTraining() {
@@ -254,7 +276,7 @@ function toEngineError(e: unknown): EngineError {
 
 // One call at a time, in arrival order: they share one device and one command encoder. Cancel and stop
 // only flip a switch the running call checks, so they skip the queue (behind it they would come too late);
-// reading the saved checkpoint touches no GPU, so it need not wait for a training run to end.
+// reading the saved checkpoint or the kept runs touches no GPU, so it need not wait for a training run to end.
 let queue: Promise<void> = Promise.resolve();
 const IMMEDIATE: ReadonlySet<CallName> = new Set([
   'cancelLoad',
@@ -265,6 +287,10 @@ const IMMEDIATE: ReadonlySet<CallName> = new Set([
   'stopBenchmark',
   'trainingCheckpoint',
   'downloadCheckpoint',
+  'listRuns',
+  'runEvents',
+  'renameRun',
+  'importRun',
 ]);
 
 scope.onmessage = (ev: MessageEvent<EngineRequest>) => {

@@ -162,6 +162,31 @@ export interface TrainArgs {
   config: TrainConfig;
   file: File | null;
   benchFiles: BenchFile[];
+  /** the run's name in the list of runs (default: its method, reward and β, and the time) */
+  name?: string;
+}
+
+/** What a run kept in the browser's storage says about itself (its run.json). */
+export interface RunMeta {
+  name: string;
+  /** ms since the epoch */
+  createdAt: number;
+  method: TrainConfig['method'];
+  model: string;
+  data: string;
+  steps: number;
+  /** a CLI run's events.jsonl opened in the studio: events only, nothing to resume */
+  imported?: boolean;
+}
+
+export interface RunInfo extends RunMeta {
+  id: string;
+  /** the run Resume continues */
+  current: boolean;
+  /** training now */
+  active: boolean;
+  /** the step of its checkpoint, null when it has none */
+  checkpointStep: number | null;
 }
 
 /** The run as the Worker describes it once its data and policy are ready. */
@@ -290,8 +315,17 @@ export interface EngineCalls {
   startTraining: { args: TrainArgs; result: TrainReport };
   /** A GRPO run of the config from the last (SFT) run's trained policy; streams like startTraining. */
   continueWithGrpo: { args: TrainArgs; result: TrainReport };
-  /** Continues the OPFS checkpoint's run up to `steps` in all; streams like startTraining. */
-  resumeTraining: { args: { steps: number }; result: TrainReport };
+  /** Continues the OPFS checkpoint's run (or the run `id`, which becomes current) up to `steps` in all; streams like startTraining. */
+  resumeTraining: { args: { steps: number; id?: string }; result: TrainReport };
+  /** The runs kept in OPFS, oldest first. Skips the queue (no GPU work). */
+  listRuns: { args: Record<string, never>; result: RunInfo[] };
+  /** A kept run's events.jsonl. Skips the queue. */
+  runEvents: { args: { id: string }; result: string };
+  renameRun: { args: { id: string; name: string }; result: RunInfo[] };
+  /** Deletes a kept run with its checkpoint (not the one training). */
+  deleteRun: { args: { id: string }; result: RunInfo[] };
+  /** Keeps a CLI run's events.jsonl as a run (events only); returns its id. */
+  importRun: { args: { name: string; events: string; meta: Omit<RunMeta, 'name' | 'createdAt'> }; result: string };
   /** Ends the run after its current step, with a checkpoint. Skips the queue. */
   stopTraining: { args: Record<string, never>; result: { stopping: boolean } };
   /**

@@ -1,7 +1,8 @@
-// Where the studio keeps its saved run: the browser's private file system (OPFS), one folder per run and a
-// note naming the current one. A new run writes into a folder of its own and becomes current only once its
-// first checkpoint is written, so a start that fails, or stops before checkpointing, leaves the saved run as
-// it was.
+// Where the studio keeps its runs: the browser's private file system (OPFS), one folder per run (its
+// checkpoint, events, name, a copy of its data) and a note naming the current one, the run Resume continues. A
+// new run writes into a folder of its own and becomes current only once its first checkpoint is written, so a
+// start that fails, or stops before checkpointing, leaves the saved run as it was. Runs stay until deleted, so
+// they can be compared side by side.
 import type { RunStorage } from '../train/run.ts';
 
 export interface RunShelf {
@@ -10,9 +11,16 @@ export interface RunShelf {
   storage(id: string): RunStorage;
   /** a file of a run without reading it (a checkpoint's header, a download) */
   file(id: string, name: string): Promise<Blob | null>;
-  /** `id` becomes the saved run; the others (the old one, runs that never checkpointed) are removed */
+  /** `id` becomes the saved run; folders of starts that never got going (no RUN_META) are removed */
   makeCurrent(id: string): Promise<void>;
+  /** every run's id, oldest first */
+  list(): Promise<string[]>;
+  /** deletes a run and its files (the current one too: then there is none) */
+  remove(id: string): Promise<void>;
 }
+
+/** A run's name and description, written when it starts: a folder without it is a start that failed. */
+export const RUN_META = 'run.json';
 
 const ROOT = 'training';
 const CURRENT = 'current-run';
@@ -63,9 +71,24 @@ export function opfsShelf(): RunShelf {
     async makeCurrent(id) {
       const dir = await root();
       await writeOpfs(dir, CURRENT, id);
-      const names: string[] = [];
-      for await (const [name] of dir.entries()) names.push(name);
-      for (const name of names) if (name !== CURRENT && name !== `run-${id}`) await dir.removeEntry(name, { recursive: true });
+      for (const other of await runIds(dir)) {
+        if (other !== id && !(await readOpfs(() => runDir(other), RUN_META))) await dir.removeEntry(`run-${other}`, { recursive: true });
+      }
+    },
+    list: async () => runIds(await root()),
+    async remove(id) {
+      const dir = await root();
+      await dir.removeEntry(`run-${id}`, { recursive: true }).catch((e) => {
+        if (!notFound(e)) throw e;
+      });
+      if ((await this.current()) === id) await dir.removeEntry(CURRENT);
     },
   };
+}
+
+/** Run ids are base-36 times first: sorted, oldest first. */
+async function runIds(dir: FileSystemDirectoryHandle): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const [name, handle] of dir.entries()) if (handle.kind === 'directory' && name.startsWith('run-')) ids.push(name.slice(4));
+  return ids.sort();
 }

@@ -21,11 +21,15 @@ import type { Engine } from '../export/bundle.ts';
 import { handover } from '../export/handover.ts';
 import { tarArchive } from '../export/tar.ts';
 import REWARD_SOURCE from '../export/python/toolcall_reward.py?raw';
-import type { RunShelf } from './run-shelf.ts';
-import type { BenchFile, CheckpointInfo, DownloadFile, PromptInfo, TrainReport, TrainStart } from './protocol.ts';
+import { RUN_META, type RunShelf } from './run-shelf.ts';
+import type { BenchFile, CheckpointInfo, DownloadFile, PromptInfo, RunInfo, RunMeta, TrainReport, TrainStart } from './protocol.ts';
 
 // Events of one step arrive in a burst; sending them about once a frame keeps the page fluid.
 const BATCH_MS = 33;
+/** The run's event log is written at most this often while it trains, and at its end. */
+const SAVE_MS = 3000;
+/** The run's events, as the CLI's `train --out` writes them. */
+export const EVENTS = 'events.jsonl';
 /** A copy of an uploaded dataset in the run's folder, so a run can be resumed after a reload. */
 const DATASET = 'dataset';
 /** A run's starting weights when they are not the Playground model's (GRPO continuing an SFT run). */
@@ -54,6 +58,7 @@ export class Training {
   /** The last run, kept after it ends for exports and benchmarks. */
   private current: Current | null = null;
   private active: Run | null = null;
+  private activeId: string | null = null;
   /** step-through mode, shared by every GRPO run of the studio */
   readonly stepThrough = new StepThrough();
 
@@ -63,23 +68,26 @@ export class Training {
    * A new run. The config and the data are checked first and nothing changes if they fail; the saved run is
    * replaced once the new one has written its first checkpoint.
    */
-  async start(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = []): Promise<TrainReport> {
-    return this.fresh(rt, base, raw, file, runModel(base), null, hooks, benchFiles);
+  async start(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = [], name?: string): Promise<TrainReport> {
+    return this.fresh(rt, base, raw, file, runModel(base), null, hooks, benchFiles, name);
   }
 
   /**
    * A GRPO run from the last SFT run's trained policy (its weights merged), the SFT run left as it was. The
    * starting weights are kept in the new run's storage, so it resumes after a reload like any other.
    */
-  async continueWithGrpo(rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = []): Promise<TrainReport> {
+  async continueWithGrpo(
+    rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, hooks: TrainHooks, benchFiles: BenchFile[] = [], name?: string,
+  ): Promise<TrainReport> {
     const { run } = await this.trained(rt, base);
     if (run.config.method !== 'sft') throw new Error('Continue with GRPO starts from a finished SFT run: the last run was GRPO');
     const weights = await exportMerged(run.policy, base.files);
-    return this.fresh(rt, base, { ...raw, method: 'grpo' }, file, startingModel(base, weights), weights, hooks, benchFiles);
+    return this.fresh(rt, base, { ...raw, method: 'grpo' }, file, startingModel(base, weights), weights, hooks, benchFiles, name ?? 'SFT → GRPO');
   }
 
   private async fresh(
     rt: GpuRuntime, base: Loaded, raw: TrainConfig, file: Blob | null, model: RunModel, start: Uint8Array | null, hooks: TrainHooks, benchFiles: BenchFile[],
+    name?: string,
   ): Promise<TrainReport> {
     const config: TrainConfig = { ...raw, model: modelSpecOf(base), resume: null };
     const readText = async () => {
@@ -88,10 +96,13 @@ export class Training {
     };
     const picked = pickedFiles(benchFiles);
     const prepared = await prepareRun(config, model, readText, (data) => (isUrl(data) ? urlFiles(data) : picked));
-    const stream = new EventStream(hooks.onEvents);
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const storage = this.shelf.storage(id);
+    const stream = new EventStream(hooks.onEvents, storage);
     try {
+      const c = prepared.config;
+      const meta: RunMeta = { name: name ?? defaultName(c), createdAt: Date.now(), method: c.method, model: modelLabel(c.model), data: dataLabel(c), steps: methodConfig(c).steps };
+      await storage.write(RUN_META, JSON.stringify(meta));
       if (file) await storage.write(DATASET, new Uint8Array(await file.arrayBuffer()));
       if (start) await storage.write(START, start);
       // The benchmark's picked files go with the run, so that it resumes after a reload.
@@ -106,14 +117,67 @@ export class Training {
   }
 
   /** Continues the saved run up to `steps` in all. */
-  async resume(rt: GpuRuntime, base: Loaded, steps: number, hooks: TrainHooks): Promise<TrainReport> {
-    const { id, storage, resume } = await this.saved(base);
+  /** Continues a saved run (the current one, or the run `id`, which becomes current) up to `steps` in all. */
+  async resume(rt: GpuRuntime, base: Loaded, steps: number, hooks: TrainHooks, id?: string): Promise<TrainReport> {
+    const saved = await this.saved(base, id);
+    const { resume, storage } = saved;
     if (steps <= resume.meta.state.step) {
       throw new Error(`the saved run is at step ${resume.meta.state.step} already: raise Steps above it to continue`);
     }
     const c = resume.config;
     const config: TrainConfig = c.method === 'sft' ? { ...c, sft: { ...c.sft, steps } } : { ...c, grpo: { ...c.grpo, steps } };
-    return this.train(rt, base, config, id, storage, resume, new EventStream(hooks.onEvents), hooks.onStart);
+    if (id !== undefined) await this.shelf.makeCurrent(id);
+    const stream = new EventStream(hooks.onEvents, storage, await storage.read(EVENTS));
+    return this.train(rt, base, config, saved.id, storage, resume, stream, hooks.onStart);
+  }
+
+  // ---- the runs kept in storage ----------------------------------------------------------------------
+
+  /** Every run kept in the browser's storage, oldest first, with its checkpoint's step. */
+  async runs(): Promise<RunInfo[]> {
+    const current = await this.shelf.current();
+    const out: RunInfo[] = [];
+    for (const id of await this.shelf.list()) {
+      const meta = await this.meta(id);
+      if (!meta) continue;
+      const checkpoint = await this.checkpointOf(id);
+      out.push({ id, ...meta, current: id === current, checkpointStep: checkpoint?.step ?? null, active: this.activeId === id });
+    }
+    return out;
+  }
+
+  /** A run's events.jsonl (what the CLI writes for its runs). */
+  async runEvents(id: string): Promise<string> {
+    if (!(await this.meta(id))) throw new Error(`no run ${id} in the browser's storage`);
+    const bytes = await this.shelf.storage(id).read(EVENTS);
+    return bytes ? new TextDecoder().decode(bytes) : '';
+  }
+
+  async renameRun(id: string, name: string): Promise<void> {
+    const meta = await this.meta(id);
+    if (!meta) throw new Error(`no run ${id} in the browser's storage`);
+    if (name.trim() === '') throw new Error('a run needs a name');
+    await this.shelf.storage(id).write(RUN_META, JSON.stringify({ ...meta, name: name.trim() }));
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    if (this.activeId === id) throw new Error('this run is training: stop it first');
+    if (this.current?.id === id) this.release();
+    await this.shelf.remove(id);
+  }
+
+  /** A CLI run's events.jsonl kept as a run of its own (to show, overlay, export; it has no checkpoint to resume). */
+  async importRun(name: string, events: string, meta: Omit<RunMeta, 'name' | 'createdAt'>): Promise<string> {
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const storage = this.shelf.storage(id);
+    await storage.write(EVENTS, events);
+    await storage.write(RUN_META, JSON.stringify({ ...meta, name, createdAt: Date.now(), imported: true } satisfies RunMeta));
+    return id;
+  }
+
+  private async meta(id: string): Promise<RunMeta | null> {
+    const bytes = await this.shelf.storage(id).read(RUN_META);
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as RunMeta) : null;
   }
 
   /** Asks the running trainer to finish its step (then it checkpoints); false when none runs. */
@@ -124,7 +188,11 @@ export class Training {
 
   async checkpointInfo(): Promise<CheckpointInfo | null> {
     const id = await this.shelf.current();
-    const file = id ? await this.shelf.file(id, CHECKPOINT_FILE) : null;
+    return id ? this.checkpointOf(id) : null;
+  }
+
+  private async checkpointOf(id: string): Promise<CheckpointInfo | null> {
+    const file = await this.shelf.file(id, CHECKPOINT_FILE);
     if (!file) return null;
     // Only the header: the tensors (with AdamW moments) may be gigabytes.
     const first = new Uint8Array(await file.slice(0, 8).arrayBuffer());
@@ -191,8 +259,8 @@ export class Training {
   }
 
   /** The saved run's storage, checkpoint and config; it must train the loaded model. */
-  private async saved(base: Loaded): Promise<{ id: string; storage: RunStorage; resume: Resume }> {
-    const id = await this.shelf.current();
+  private async saved(base: Loaded, which?: string): Promise<{ id: string; storage: RunStorage; resume: Resume }> {
+    const id = which ?? (await this.shelf.current());
     const storage = id ? this.shelf.storage(id) : null;
     const bytes = storage ? await storage.read(CHECKPOINT_FILE) : null;
     if (!id || !storage || !bytes) throw new Error('no saved run: start one first');
@@ -242,13 +310,14 @@ export class Training {
       model: modelLabel(config.model),
       mode: config.mode,
       config: ready.config,
-      data: 'synthetic' in config.data ? `synthetic ${config.data.synthetic.level}, seed ${config.data.synthetic.seed}` : config.data.train,
+      data: dataLabel(config),
       trainPrompts: ready.task.train.length,
       heldoutPrompts: ready.task.heldout.length,
       resumedFrom: resume?.meta.state.step ?? null,
       gpuBytes: rt.bytesHeld,
     });
     this.active = run;
+    this.activeId = id;
     try {
       const result = await run.train(storage, stream.push);
       if (result.lost) {
@@ -258,10 +327,20 @@ export class Training {
       return { step: result.step, stopped: result.stopped, checkpoint: await this.checkpointInfo() };
     } finally {
       this.active = null;
+      this.activeId = null;
       stream.flush();
+      await stream.persist();
     }
   }
 }
+
+/** A run's default name: its method, reward and KL weight, what tells runs apart in a list. */
+function defaultName(c: TrainConfig): string {
+  const what = c.method === 'sft' ? `SFT (${c.sft.reasoning} reasoning)` : `GRPO ${c.reward}, β ${c.grpo.objective.beta}`;
+  return `${what} · ${new Date().toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`;
+}
+
+const dataLabel = (c: TrainConfig) => ('synthetic' in c.data ? `synthetic ${c.data.synthetic.level}, seed ${c.data.synthetic.seed}` : c.data.train);
 
 /** How the studio names a run's model: the Playground's label for it. */
 function modelLabel(spec: ModelSpec): string {
@@ -310,18 +389,39 @@ function savedBenchFiles(storage: RunStorage): BenchFiles {
 
 // ---- events to the page ------------------------------------------------------------------------------
 
-/** Collects events and sends them in batches, each with the prompts its samples answer. */
+/**
+ * Collects events and sends them in batches, each with the prompts its samples answer, and keeps the run's
+ * events.jsonl in its storage (as the CLI's: no progress reports or traces), written every few seconds and at the end.
+ */
 class EventStream {
   examples = new Map<string, ToolCallExample>();
   private events: TrainEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private log: string;
+  private written = 0;
+  private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly send: TrainHooks['onEvents']) {}
+  constructor(private readonly send: TrainHooks['onEvents'], private readonly storage?: RunStorage, before?: Uint8Array | null) {
+    this.log = before ? new TextDecoder().decode(before) : '';
+  }
 
   push = (e: TrainEvent): void => {
     this.events.push(e);
+    // The live progress reports and step-through traces are for the page; the log keeps what happened.
+    if (e.type !== 'progress' && e.type !== 'trace') this.log += JSON.stringify(e) + '\n';
     this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
+    if (Date.now() - this.written > SAVE_MS) void this.persist();
   };
+
+  /** Writes the log so far (one write at a time; a failure is left for the next, and for the end). */
+  persist(): Promise<void> {
+    if (!this.storage) return Promise.resolve();
+    this.written = Date.now();
+    const text = this.log;
+    const storage = this.storage;
+    this.writing = this.writing.then(() => storage.write(EVENTS, text)).catch(() => {});
+    return this.writing;
+  }
 
   flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);

@@ -19,6 +19,7 @@ import type { Loaded } from '../../src/worker/playground.ts';
 import { Training } from '../../src/worker/training.ts';
 import { gpu } from '../helpers/gpu.ts';
 import { memoryShelf } from '../helpers/run-shelf.ts';
+import { parseEventsJsonl } from '../../src/ui/run-files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tooln1-run-'));
 const records = [
@@ -99,7 +100,31 @@ describe('one run assembly for the studio and the CLI', () => {
     );
     const ms = studio.flatMap((e) => (e.type === 'progress' && e.phase !== 'compile' ? [e.ms] : []));
     expect(ms).toEqual([...ms].sort((a, b) => a - b)); // time since the step began only grows
+
+    // The studio keeps the run with its events.jsonl, the CLI's events line for line.
+    const kept = await training.runs();
+    expect(kept).toMatchObject([{ method: 'grpo', model: 'embedded tiny model', steps: 1, current: true, active: false, checkpointStep: 1 }]);
+    expect(kept[0].name).toMatch(/^GRPO binary, β 0.01 · /);
+    const log = parseEventsJsonl(await training.runEvents(kept[0].id));
+    expect(log.errors).toEqual([]);
+    expect(comparable(log.events)).toEqual(comparable(cli));
   }, 600_000);
+
+  it('keeps runs side by side: rename, a CLI events.jsonl opened as a run, delete', async () => {
+    const [run] = await training.runs();
+    await training.renameRun(run.id, '  baseline ');
+    const cli = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8');
+    const imported = await training.importRun('cli run', cli, { method: 'grpo', model: 'a CLI run', data: 'events.jsonl', steps: 1 });
+    expect((await training.runs()).map((r) => [r.name, r.imported ?? false, r.current, r.checkpointStep])).toEqual([
+      ['baseline', false, true, 1],
+      ['cli run', true, false, null],
+    ]);
+    expect(await training.runEvents(imported)).toBe(cli);
+    await expect(training.renameRun(imported, ' ')).rejects.toThrow('a run needs a name');
+    await training.deleteRun(imported);
+    expect((await training.runs()).map((r) => r.name)).toEqual(['baseline']);
+    await expect(training.runEvents(imported)).rejects.toThrow(`no run ${imported} in the browser's storage`);
+  });
 
   it('a Start with an unreadable dataset file changes nothing: the saved run and the trained policy stay', async () => {
     const id = await shelf.current();
