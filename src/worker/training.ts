@@ -127,6 +127,8 @@ export class Training {
     const c = resume.config;
     const config: TrainConfig = c.method === 'sft' ? { ...c, sft: { ...c.sft, steps } } : { ...c, grpo: { ...c.grpo, steps } };
     if (id !== undefined) await this.shelf.makeCurrent(id);
+    const meta = await this.meta(saved.id);
+    if (meta) await storage.write(RUN_META, JSON.stringify({ ...meta, steps }));
     const stream = new EventStream(hooks.onEvents, storage, await storage.read(EVENTS));
     return this.train(rt, base, config, saved.id, storage, resume, stream, hooks.onStart);
   }

@@ -110,22 +110,6 @@ describe('one run assembly for the studio and the CLI', () => {
     expect(comparable(log.events)).toEqual(comparable(cli));
   }, 600_000);
 
-  it('keeps runs side by side: rename, a CLI events.jsonl opened as a run, delete', async () => {
-    const [run] = await training.runs();
-    await training.renameRun(run.id, '  baseline ');
-    const cli = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8');
-    const imported = await training.importRun('cli run', cli, { method: 'grpo', model: 'a CLI run', data: 'events.jsonl', steps: 1 });
-    expect((await training.runs()).map((r) => [r.name, r.imported ?? false, r.current, r.checkpointStep])).toEqual([
-      ['baseline', false, true, 1],
-      ['cli run', true, false, null],
-    ]);
-    expect(await training.runEvents(imported)).toBe(cli);
-    await expect(training.renameRun(imported, ' ')).rejects.toThrow('a run needs a name');
-    await training.deleteRun(imported);
-    expect((await training.runs()).map((r) => r.name)).toEqual(['baseline']);
-    await expect(training.runEvents(imported)).rejects.toThrow(`no run ${imported} in the browser's storage`);
-  });
-
   it('a Start with an unreadable dataset file changes nothing: the saved run and the trained policy stay', async () => {
     const id = await shelf.current();
     const saved = shelf.runs.get(id!)!.get(CHECKPOINT_FILE);
@@ -164,4 +148,27 @@ describe('one run assembly for the studio and the CLI', () => {
     const merged = (await training.export(await gpu(), base)).find((f) => f.name === 'model.safetensors')!;
     expect(readFileSync(join(folder, 'model', 'model.safetensors')).equals(new Uint8Array(await merged.blob.arrayBuffer()))).toBe(true);
   });
+
+  it('keeps runs side by side: rename, a CLI events.jsonl opened as a run, delete, resume by id', async () => {
+    const [run] = await training.runs();
+    await training.renameRun(run.id, '  baseline ');
+    const cli = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8');
+    const imported = await training.importRun('cli run', cli, { method: 'grpo', model: 'a CLI run', data: 'events.jsonl', steps: 1 });
+    expect((await training.runs()).map((r) => [r.name, r.imported ?? false, r.current, r.checkpointStep])).toEqual([
+      ['baseline', false, true, 1],
+      ['cli run', true, false, null],
+    ]);
+    expect(await training.runEvents(imported)).toBe(cli);
+    await expect(training.renameRun(imported, ' ')).rejects.toThrow('a run needs a name');
+    await training.deleteRun(imported);
+    expect((await training.runs()).map((r) => r.name)).toEqual(['baseline']);
+    await expect(training.runEvents(imported)).rejects.toThrow(`no run ${imported} in the browser's storage`);
+
+    // Resumed by its id, the run's log goes on where it was.
+    const report = await training.resume(await gpu(), base, 2, { onStart: () => {}, onEvents: () => {} }, run.id);
+    expect(report).toMatchObject({ step: 2, stopped: false, checkpoint: { step: 2, steps: 2 } });
+    expect(await training.runs()).toMatchObject([{ name: 'baseline', steps: 2, checkpointStep: 2, current: true }]);
+    const log = parseEventsJsonl(await training.runEvents(run.id)).events;
+    expect(log.flatMap((e) => (e.type === 'step' || e.type === 'done' ? [`${e.type} ${e.step}`] : []))).toEqual(['step 1', 'done 1', 'step 2', 'done 2']);
+  }, 300_000);
 });
