@@ -80,7 +80,9 @@ fn tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: ve
 }
 
 // ---- skinny: few rows (decode), 4 output columns per workgroup, 64 threads split K -------------------
-// Every weight is read once per step for all M ≤ 8 sequences: decode cost barely grows with the batch.
+// Every weight is read once per step for all sequences: decode cost barely grows with the batch. Rows go
+// in blocks of MAX_ROWS (the accumulators stay in registers); a block after the first re-reads the
+// workgroup's few weight columns from cache, not from memory.
 // This scalar entry serves any strides (the backward's transposed views); skinny_vec4 below is the fast one.
 
 const SK_THREADS = 64u;
@@ -92,58 +94,65 @@ var<workgroup> partial: array<f32, 2048>; // [SK_THREADS][MAX_ROWS * SK_COLS]
 fn skinny(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
           @builtin(num_workgroups) nwg: vec3u) {
   let col0 = (wg.y * nwg.x + wg.x) * SK_COLS;
-  var acc: array<f32, 32>; // [MAX_ROWS][SK_COLS]
-  for (var k = t; k < p.K; k += SK_THREADS) {
-    var b: array<f32, 4>;
-    for (var j = 0u; j < SK_COLS; j++) {
-      if (col0 + j < p.N) { b[j] = b_at(col0 + j, k); }
-    }
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < p.M) {
-        let a = a_at(r, k);
-        for (var j = 0u; j < SK_COLS; j++) { acc[r * SK_COLS + j] = fma(a, b[j], acc[r * SK_COLS + j]); }
+  for (var r0 = 0u; r0 < p.M; r0 += MAX_ROWS) {
+    var acc = array<f32, 32>(); // [MAX_ROWS][SK_COLS], zeroed per block (explicitly: SwiftShader kept a loop-local one)
+    for (var k = t; k < p.K; k += SK_THREADS) {
+      var b: array<f32, 4>;
+      for (var j = 0u; j < SK_COLS; j++) {
+        if (col0 + j < p.N) { b[j] = b_at(col0 + j, k); }
+      }
+      for (var r = 0u; r < MAX_ROWS; r++) {
+        if (r0 + r < p.M) {
+          let a = a_at(r0 + r, k);
+          for (var j = 0u; j < SK_COLS; j++) { acc[r * SK_COLS + j] = fma(a, b[j], acc[r * SK_COLS + j]); }
+        }
       }
     }
+    for (var i = 0u; i < MAX_ROWS * SK_COLS; i++) { partial[t * 32u + i] = acc[i]; } // constant bounds: acc stays in registers
+    workgroupBarrier();
+    sum_partials(t, r0, col0, SK_THREADS);
+    workgroupBarrier(); // the next block overwrites partial
   }
-  for (var i = 0u; i < MAX_ROWS * SK_COLS; i++) { partial[t * 32u + i] = acc[i]; } // constant bounds: acc stays in registers
-  workgroupBarrier();
-  sum_partials(t, col0, SK_THREADS);
 }
 
-/** Thread i < M·SK_COLS adds up value i of the first `count` partials and stores it: one barrier in all. */
-fn sum_partials(t: u32, col0: u32, count: u32) {
-  if (t < p.M * SK_COLS) {
+/** Thread i < rows·SK_COLS adds up value i of the first `count` partials and stores it for row r0 + i / SK_COLS. */
+fn sum_partials(t: u32, r0: u32, col0: u32, count: u32) {
+  if (t < min(p.M - r0, MAX_ROWS) * SK_COLS) {
     var s = 0.0;
     for (var j = 0u; j < count; j++) { s += partial[j * 32u + t]; }
     let n = col0 + t % SK_COLS;
-    if (n < p.N) { store(t / SK_COLS, n, s); }
+    if (n < p.N) { store(r0 + t / SK_COLS, n, s); }
   }
 }
 
 // ---- skinny_vec4: A and B contiguous along K, K a multiple of 4 (every projection and the LM head) ---------
 // Bandwidth-bound: each weight row is read once, as vec4 loads that consecutive threads take from consecutive
-// addresses, and is reused for all M ≤ 8 rows of A (the row loop is unrolled; rows past M are skipped).
-// 64 threads split K for 4 columns, one barrier; matmul_subgroups.wgsl has the barrier-free subgroup variant.
+// addresses, and is reused for a block of MAX_ROWS rows of A (the row loop is unrolled; rows past M are
+// skipped). 64 threads split K for 4 columns, one barrier per block; matmul_subgroups.wgsl has the
+// barrier-free subgroup variant.
 
 @group(0) @binding(0) var<storage, read> A4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> B4: array<vec4<WT>>;
 
-/** Σ over k = k_first, k_first + k_step, ... < K/4 of A4(r, k)·B4(col0 + j, k), for every row r < M and j < 4. */
-fn skinny_vec4_dot(col0: u32, k_first: u32, k_step: u32) -> array<vec4f, MAX_ROWS> {
+/**
+ * Σ over k = k_first, k_first + k_step, ... < K/4 of A4(r0 + r, k)·B4(col0 + j, k), for every row r < MAX_ROWS
+ * with r0 + r < M and j < 4.
+ */
+fn skinny_vec4_dot(r0: u32, col0: u32, k_first: u32, k_step: u32) -> array<vec4f, MAX_ROWS> {
   var acc: array<vec4f, MAX_ROWS>;
   let K4 = p.K / 4u;
   // Columns past N read the last valid one (in bounds; never stored).
   var b: array<u32, SK_COLS>;
   for (var j = 0u; j < SK_COLS; j++) { b[j] = (p.b_off + min(col0 + j, p.N - 1u) * p.b_sn) / 4u; }
-  let a0 = p.a_off / 4u;
   let am = p.a_sm / 4u;
+  let a0 = p.a_off / 4u + r0 * am;
   for (var k = k_first; k < K4; k += k_step) {
     let w0 = vec4f(B4[b[0] + k]);
     let w1 = vec4f(B4[b[1] + k]);
     let w2 = vec4f(B4[b[2] + k]);
     let w3 = vec4f(B4[b[3] + k]);
     for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < p.M) {
+      if (r0 + r < p.M) {
         let a = A4[a0 + r * am + k];
         acc[r] += vec4f(dot(a, w0), dot(a, w1), dot(a, w2), dot(a, w3));
       }
@@ -156,12 +165,15 @@ fn skinny_vec4_dot(col0: u32, k_first: u32, k_step: u32) -> array<vec4f, MAX_ROW
 fn skinny_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
                @builtin(num_workgroups) nwg: vec3u) {
   let col0 = (wg.y * nwg.x + wg.x) * SK_COLS;
-  let acc = skinny_vec4_dot(col0, t, SK_THREADS);
-  for (var r = 0u; r < MAX_ROWS; r++) {
-    if (r < p.M) {
-      for (var j = 0u; j < SK_COLS; j++) { partial[t * 32u + r * SK_COLS + j] = acc[r][j]; }
+  for (var r0 = 0u; r0 < p.M; r0 += MAX_ROWS) {
+    let acc = skinny_vec4_dot(r0, col0, t, SK_THREADS);
+    for (var r = 0u; r < MAX_ROWS; r++) {
+      if (r0 + r < p.M) {
+        for (var j = 0u; j < SK_COLS; j++) { partial[t * 32u + r * SK_COLS + j] = acc[r][j]; }
+      }
     }
+    workgroupBarrier();
+    sum_partials(t, r0, col0, SK_THREADS);
+    workgroupBarrier(); // the next block overwrites partial
   }
-  workgroupBarrier();
-  sum_partials(t, col0, SK_THREADS);
 }

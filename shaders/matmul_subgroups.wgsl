@@ -16,13 +16,15 @@ fn skinny_vec4_subgroups(@builtin(workgroup_id) wg: vec3u, @builtin(local_invoca
   let blocks = (p.N + SK_COLS - 1u) / SK_COLS;
   for (var blk = (wg.y * nwg.x + wg.x) * groups + g; blk < blocks; blk += nwg.x * nwg.y * groups) {
     let col0 = blk * SK_COLS;
-    let acc = skinny_vec4_dot(col0, lane, width);
-    for (var r = 0u; r < MAX_ROWS; r++) {
-      if (r < p.M) {
-        let s = subgroupAdd(acc[r]);
-        if (lane == 0u) {
-          for (var j = 0u; j < SK_COLS; j++) {
-            if (col0 + j < p.N) { store(r, col0 + j, s[j]); }
+    for (var r0 = 0u; r0 < p.M; r0 += MAX_ROWS) {
+      let acc = skinny_vec4_dot(r0, col0, lane, width);
+      for (var r = 0u; r < MAX_ROWS; r++) {
+        if (r0 + r < p.M) {
+          let s = subgroupAdd(acc[r]);
+          if (lane == 0u) {
+            for (var j = 0u; j < SK_COLS; j++) {
+              if (col0 + j < p.N) { store(r0 + r, col0 + j, s[j]); }
+            }
           }
         }
       }

@@ -21,7 +21,8 @@ export interface MatmulView {
   alpha?: number;
 }
 
-const SKINNY_MAX_ROWS = 8;
+/** decode of a GRPO micro-batch: the skinny kernels take rows in blocks of 8 (MAX_ROWS), re-reading cached weights */
+const SKINNY_MAX_ROWS = 32;
 /** shaders/matmul.wgsl: SK_THREADS, SK_COLS */
 const SKINNY_THREADS = 64;
 const SKINNY_COLS = 4;

@@ -13,8 +13,9 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [3, 5, 7],
   [67, 33, 129],
-  [8, 70, 40], // skinny path at its widest
-  [9, 65, 17], // just past skinny: tiled with ragged edges
+  [8, 70, 40], // skinny path, one block of rows
+  [19, 33, 21], // skinny path, three blocks, the last ragged
+  [33, 65, 17], // just past skinny: tiled with ragged edges
 ];
 
 describe('matmul C = A·Bᵀ (+ bias) against the TypeScript reference', () => {
@@ -84,7 +85,7 @@ describe('linear backward reference', () => {
   });
 });
 
-// The skinny kernels (M ≤ 8) read A and B as vec4 along K when K % 4 = 0: with subgroup sums where the adapter
+// The skinny kernels (M ≤ 32, in blocks of 8 rows) read A and B as vec4 along K when K % 4 = 0: with subgroup sums where the adapter
 // has subgroups (SwiftShader does, size 4), with workgroup sums otherwise. Ragged N, every ROWS variant.
 const SKINNY_VEC4: [number, number, number][] = [
   [1, 13, 12],
@@ -92,6 +93,8 @@ const SKINNY_VEC4: [number, number, number][] = [
   [3, 70, 40],
   [5, 4, 4],
   [8, 65, 132],
+  [16, 70, 40], // a GRPO micro-batch's decode: two blocks of rows
+  [21, 9, 12],
 ];
 
 let plainRt: Promise<GpuRuntime> | null = null;
@@ -138,12 +141,12 @@ describe('skinny vec4 matmul against the TypeScript reference', () => {
     const [M, N, K] = [8, 8, 8];
     const b = rt.upload([N, K], new Float32Array(N * K), 'f16');
     const c = rt.empty([M, N]);
-    for (const rows of [1, 8]) {
+    for (const rows of [1, 8, 16]) {
       const a = rt.upload([rows, K], new Float32Array(rows * K));
       linear(rt, a, b, c, rows); // skinny_vec4_subgroups
       linearBackwardInput(rt, c, b, a, rows); // skinny with strides
     }
-    linear(rt, rt.upload([16, K], new Float32Array(16 * K)), b, rt.empty([16, N]), 16); // tiled
+    linear(rt, rt.upload([33, K], new Float32Array(33 * K)), b, rt.empty([33, N]), 33); // tiled
     await rt.sync(); // throws with file:line on any WGSL or pipeline error
     rt.destroy();
   });
