@@ -1,6 +1,6 @@
 // Causal GQA attention over a KV cache: launchers over shaders/attention.wgsl.
 import type { GpuRuntime, Tensor } from '../gpu/runtime.ts';
-import { params } from './grid.ts';
+import { grid1d, params } from './grid.ts';
 
 export interface AttentionShape {
   rows: number;
@@ -47,7 +47,16 @@ export function attention(
     params: p,
     workgroups: [Math.ceil((s.kvHeads * s.headDim) / 64), s.rows],
   });
-  rt.dispatch({ kernel: { shader: 'attention', entry: 'forward' }, buffers, params: p, workgroups: [s.heads, s.rows] });
+  if (rt.info.subgroups) {
+    // One (row, head) per subgroup: as many per workgroup as the largest subgroups make.
+    const perWorkgroup = Math.max(1, Math.floor(64 / (rt.info.subgroupMaxSize || 64)));
+    rt.dispatch({
+      kernel: { shader: 'attention', entry: 'forward_subgroups', includes: ['attention_subgroups'], enables: ['subgroups'] },
+      buffers,
+      params: p,
+      workgroups: grid1d(rt, Math.ceil((s.rows * s.heads) / perWorkgroup)),
+    });
+  } else rt.dispatch({ kernel: { shader: 'attention', entry: 'forward' }, buffers, params: p, workgroups: [s.heads, s.rows] });
 }
 
 /**

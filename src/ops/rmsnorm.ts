@@ -10,12 +10,24 @@ const kernel = (entry: string, w: Tensor, constants?: Record<string, number>) =>
 
 /** y = x / rms(x) · w over `rows` rows of w.size; writes 1/rms per row into rstd. */
 export function rmsnorm(rt: GpuRuntime, x: Tensor, w: Tensor, y: Tensor, rstd: Tensor, rows: number, eps: number): void {
-  rt.dispatch({
-    kernel: kernel('forward', w),
-    buffers: [x, w, y, rstd],
-    params: params([rows, w.size], [eps]),
-    workgroups: grid1d(rt, rows),
-  });
+  if (rt.info.subgroups) {
+    // One row per subgroup: as many per workgroup as the largest subgroups make.
+    const perWorkgroup = Math.max(1, Math.floor(64 / (rt.info.subgroupMaxSize || 64)));
+    const k = kernel('forward_subgroups', w);
+    rt.dispatch({
+      kernel: { ...k, includes: [...k.includes, 'rmsnorm_subgroups'], enables: [...(k.enables ?? []), 'subgroups'] },
+      buffers: [x, w, y, rstd],
+      params: params([rows, w.size], [eps]),
+      workgroups: grid1d(rt, Math.ceil(rows / perWorkgroup)),
+    });
+  } else {
+    rt.dispatch({
+      kernel: kernel('forward', w),
+      buffers: [x, w, y, rstd],
+      params: params([rows, w.size], [eps]),
+      workgroups: grid1d(rt, rows),
+    });
+  }
 }
 
 /**

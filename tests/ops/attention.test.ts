@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { gpu, maxRelError } from '../helpers/gpu.ts';
 import { dot, FD_TOL, GPU_TOL, numericGrad, relErr } from '../helpers/grads.ts';
 import { Rng } from '../../src/util/random.ts';
+import { createNodeRuntime } from '../../src/gpu/node.ts';
+import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { attention, attentionBackward } from '../../src/ops/attention.ts';
 import { attentionBackwardRef, attentionRef, type AttentionDims } from '../../src/reference/attention.ts';
 
@@ -19,34 +21,46 @@ describe('attention', () => {
     positions: parts.flatMap((p) => p.positions),
   });
 
-  it('GQA attention over a cache: a prefill of one slot and decode rows of two slots (GPU vs reference)', async () => {
-    const rt = await gpu();
-    const rng = new Rng(5);
-    const a = { heads: 4, kvHeads: 2, headDim: 8, maxLen: 80 };
-    const width = (a.heads + 2 * a.kvHeads) * a.headDim;
-    const cacheShape = [2, a.maxLen, a.kvHeads * a.headDim];
-    const cacheK = rt.upload(cacheShape, new Float32Array(2 * a.maxLen * a.kvHeads * a.headDim));
-    const cacheV = rt.upload(cacheShape, new Float32Array(2 * a.maxLen * a.kvHeads * a.headDim));
-    let host: { cacheK: ArrayLike<number>; cacheV: ArrayLike<number> } = { // the reference's caches, step by step
-      cacheK: new Float64Array(cacheK.size),
-      cacheV: new Float64Array(cacheV.size),
-    };
-    // Step 1: 70 rows of slot 1 (crosses a 64-key chunk); step 2: one row per slot at different positions.
-    for (const st of [run(1, 0, 70), { slots: [1, 0], positions: [70, 0] }]) {
-      const R = st.slots.length;
-      const qkv = rng.uniformArray(R * width, -2, 2);
-      const out = rt.empty([R, a.heads * a.headDim]);
-      const lse = rt.empty([R, a.heads]);
-      attention(
-        rt, { ...a, rows: R }, rt.upload([R, width], qkv), rt.upload([R], st.slots, 'u32'),
-        rt.upload([R], st.positions, 'u32'), cacheK, cacheV, out, lse,
-      );
-      const ref = attentionRef(qkv, st.slots, st.positions, host.cacheK, host.cacheV, a);
-      expect(maxRelError(await rt.read(out), ref.out)).toBeLessThan(1e-5);
-      expect(maxRelError(await rt.read(lse), ref.lse)).toBeLessThan(1e-5);
-      host = ref;
+  // The subgroup forward where the adapter has subgroups (SwiftShader does, size 4), the workgroup one otherwise.
+  let plainRt: Promise<GpuRuntime> | null = null;
+  const runtimes: [string, () => Promise<GpuRuntime>][] = [
+    ['subgroups where the adapter has them', gpu],
+    ['no subgroups', () => (plainRt ??= createNodeRuntime({ disableFeatures: ['subgroups'] }))],
+  ];
+  for (const [name, runtime] of runtimes) {
+    for (const a of [
+      { heads: 4, kvHeads: 2, headDim: 8, maxLen: 80 }, // GQA
+      { heads: 2, kvHeads: 1, headDim: 72, maxLen: 80 }, // head_dim > 64
+    ]) {
+      it(`${name}: ${a.heads} heads / ${a.kvHeads} kv heads, hd ${a.headDim}: a prefill of one slot and decode rows of two slots (GPU vs reference)`, async () => {
+        const rt = await runtime();
+        const rng = new Rng(5);
+        const width = (a.heads + 2 * a.kvHeads) * a.headDim;
+        const cacheShape = [2, a.maxLen, a.kvHeads * a.headDim];
+        const cacheK = rt.upload(cacheShape, new Float32Array(2 * a.maxLen * a.kvHeads * a.headDim));
+        const cacheV = rt.upload(cacheShape, new Float32Array(2 * a.maxLen * a.kvHeads * a.headDim));
+        let host: { cacheK: ArrayLike<number>; cacheV: ArrayLike<number> } = { // the reference's caches, step by step
+          cacheK: new Float64Array(cacheK.size),
+          cacheV: new Float64Array(cacheV.size),
+        };
+        // Step 1: 70 rows of slot 1 (crosses a 64-key chunk); step 2: one row per slot at different positions.
+        for (const st of [run(1, 0, 70), { slots: [1, 0], positions: [70, 0] }]) {
+          const R = st.slots.length;
+          const qkv = rng.uniformArray(R * width, -2, 2);
+          const out = rt.empty([R, a.heads * a.headDim]);
+          const lse = rt.empty([R, a.heads]);
+          attention(
+            rt, { ...a, rows: R }, rt.upload([R, width], qkv), rt.upload([R], st.slots, 'u32'),
+            rt.upload([R], st.positions, 'u32'), cacheK, cacheV, out, lse,
+          );
+          const ref = attentionRef(qkv, st.slots, st.positions, host.cacheK, host.cacheV, a);
+          expect(maxRelError(await rt.read(out), ref.out)).toBeLessThan(1e-5);
+          expect(maxRelError(await rt.read(lse), ref.lse)).toBeLessThan(1e-5);
+          host = ref;
+        }
+      });
     }
-  });
+  }
 
   /** Caches [slots, maxLen, KVH·hd] with slot 0's positions < prefix already filled (a prompt not trained on). */
   function prefixCache(rng: Rng, a: AttentionDims, slots: number, prefix: number): Float32Array {
