@@ -67,6 +67,8 @@ export interface EvalOptions {
   /** default greedy (temperature 0), as the paper evaluates */
   sampling?: SamplingParams;
   onProgress?: (p: EvalProgress) => void;
+  /** after each decode step of the batch running: its token k (from 1) of at most maxNewTokens */
+  onDecode?: (token: number, maxNewTokens: number) => void;
   /** aborting stops after the current batch; finished entries are kept */
   signal?: AbortSignal;
 }
@@ -127,6 +129,7 @@ export async function runEvaluation(generator: BatchGenerator, tokenizer: EvalTo
       maxNewTokens,
       eosIds: tokenizer.eosIds,
       sampling: { ...sampling, seed: (sampling.seed + b) >>> 0 }, // batches draw different random streams
+      onStep: opts.onDecode && ((step) => opts.onDecode!(step + 1, maxNewTokens)),
     });
     const fresh = batch.map((i, k) => {
       const ids = out.tokens[k];

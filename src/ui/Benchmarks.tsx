@@ -262,6 +262,7 @@ function BenchStatus() {
           {b.done} of {b.total || '…'} · {b.correct} correct
           {b.tokensPerSec > 0 && ` · ${formatRate(b.tokensPerSec)} tok/s`}
           {b.report?.run.stopped && ' · stopped'}
+          {b.status === 'running' && b.decoding && ` · this batch: token ${b.decoding.token} of at most ${b.decoding.of}`}
         </span>
         <span className="muted" data-testid="bench-time">
           {formatDuration(elapsed)}

@@ -66,8 +66,16 @@ export const useRuns = create<RunsState>()((set, get) => {
     toggle: (id) =>
       attempt(async () => {
         if (get().overlay.some((r) => r.id === id)) return set({ overlay: get().overlay.filter((r) => r.id !== id) });
+        // On the overlay at once (the box shows the click), its curves as soon as its events are read.
         const run = get().runs.find((r) => r.id === id);
-        set({ overlay: [...get().overlay, { id, name: run?.name ?? id, events: await events(id) }] });
+        set({ overlay: [...get().overlay, { id, name: run?.name ?? id, events: [] }] });
+        try {
+          const read = await events(id);
+          set({ overlay: get().overlay.map((r) => (r.id === id ? { ...r, events: read } : r)) });
+        } catch (e) {
+          set({ overlay: get().overlay.filter((r) => r.id !== id) });
+          throw e;
+        }
       }),
 
     rename: (id, name) =>

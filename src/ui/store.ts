@@ -150,11 +150,13 @@ export interface BenchView {
   details: Record<string, EntryDetail>;
   /** when the run was started (ms since the epoch), for elapsed time and the estimate */
   startedAt: number;
+  /** the running batch's decoding: token k of at most N; null between batches */
+  decoding: { token: number; of: number } | null;
 }
 
 const IDLE_BENCH: BenchView = {
   status: 'idle', stopping: false, bench: null, total: 0, done: 0, correct: 0, tokensPerSec: 0, entries: [], errors: [], report: null, error: null,
-  details: {}, startedAt: 0,
+  details: {}, startedAt: 0, decoding: null,
 };
 
 const DEFAULT_BENCH_FORM: BenchForm = {
@@ -317,10 +319,17 @@ export const useStudio = create<Studio>()((set, get) => ({
         case 'bench-start':
           set({ bench: { ...get().bench, bench: n.bench, total: n.total, errors: n.errors } });
           break;
+        case 'bench-decode': {
+          const b = get().bench;
+          if (b.status === 'running') set({ bench: { ...b, decoding: { token: n.token, of: n.of } } });
+          break;
+        }
         case 'bench-progress': {
           const b = get().bench;
           set({
-            bench: { ...b, done: n.done, correct: n.correct, tokensPerSec: n.tokensPerSec, entries: [...b.entries, ...n.entries], details: { ...b.details, ...n.details } },
+            bench: {
+              ...b, done: n.done, correct: n.correct, tokensPerSec: n.tokensPerSec, entries: [...b.entries, ...n.entries], details: { ...b.details, ...n.details }, decoding: null,
+            },
           });
           break;
         }

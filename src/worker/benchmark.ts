@@ -9,7 +9,12 @@ import type { BenchArgs, BenchFile, BenchReport, BenchSource, EntryDetail } from
 export interface BenchHooks {
   onStart(bench: Bench, total: number, errors: string[]): void;
   onProgress(p: EvalProgress, details: Record<string, EntryDetail>): void;
+  /** the running batch's decoding, a few times a second at most */
+  onDecode?(token: number, of: number): void;
 }
+
+/** How often the running batch's token count is reported. */
+const DECODE_REPORT_MS = 250;
 
 export class Benchmarks {
   private abort: AbortController | null = null;
@@ -21,6 +26,7 @@ export class Benchmarks {
     const items = args.limit > 0 ? limitPerCategory(suite.items, args.limit) : suite.items;
     hooks.onStart(suite.bench, items.length, suite.errors);
     const byId = new Map(items.map((item) => [item.id, item]));
+    let reported = 0;
     const abort = new AbortController();
     this.abort = abort;
     try {
@@ -28,6 +34,11 @@ export class Benchmarks {
         maxNewTokens: args.maxNewTokens,
         batchSize: args.batchSize,
         onProgress: (p) => hooks.onProgress(p, Object.fromEntries(p.entries.map((e) => [e.id, detailOf(byId.get(e.id))]))),
+        onDecode: (token, of) => {
+          if (performance.now() - reported < DECODE_REPORT_MS) return;
+          reported = performance.now();
+          hooks.onDecode?.(token, of);
+        },
         signal: abort.signal,
       });
       return { bench: suite.bench, model: decoder.label, run, aggregate: aggregateBench(suite.bench, run.categories) };

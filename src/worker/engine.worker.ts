@@ -216,6 +216,7 @@ const handlers: Handlers = {
     const hooks: BenchHooks = {
       onStart: (bench, total, errors) => ctx.notify({ type: 'bench-start', bench, total, errors }),
       onProgress: (p, details) => ctx.notify({ type: 'bench-progress', ...p, details }),
+      onDecode: (token, of) => ctx.notify({ type: 'bench-decode', token, of }),
     };
     if (args.model !== 'trained' || (args.backend ?? 'engine') !== 'engine') return benchmarks.run(playground.decoder(r, args.backend), args, hooks);
     // The trained policy decodes with its own generator, freed after.

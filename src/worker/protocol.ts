@@ -381,6 +381,8 @@ export interface EngineNotices {
   'bench-start': { bench: Bench; total: number; errors: string[] };
   /** `details` for the entries it reports, by id */
   'bench-progress': EvalProgress & { details: Record<string, EntryDetail> };
+  /** Throttled: the running batch has decoded `token` of at most `of` tokens. */
+  'bench-decode': { token: number; of: number };
 }
 
 export type NoticeName = keyof EngineNotices;

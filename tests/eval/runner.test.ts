@@ -90,8 +90,11 @@ describe('runEvaluation', () => {
     expect(partial.entries.map((e) => e.id)).toEqual(['simple_0', 'simple_1']);
 
     const reports: EvalProgress[] = [];
-    const run = await runEvaluation(generator, tokenizer, items, { ...opts, batchSize: 8, onProgress: (p) => reports.push(p) });
+    const decoded: string[] = [];
+    const run = await runEvaluation(generator, tokenizer, items, { ...opts, batchSize: 8, onProgress: (p) => reports.push(p), onDecode: (k, n) => decoded.push(`${k}/${n}`) });
     expect(run.stopped).toBe(false);
+    expect(decoded[0]).toBe('1/2'); // the batch's decode steps as they finish
+    expect(decoded.length).toBeLessThanOrEqual(2);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ done: 6, total: 6 });
     expect(run.entries.map((e) => [e.id, e.category])).toEqual(items.map((i) => [i.id, i.category]));

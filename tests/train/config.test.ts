@@ -1,6 +1,10 @@
 // The one training config (src/train/config.ts): values that would run for minutes or train on nonsense are
 // clear errors naming the key, before any GPU work (no runtime is created in this file).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { benchFiles } from '../../src/cli/commands/eval.ts';
 import { embeddedDirSource } from '../../src/model/source-node.ts';
 import { loadModel } from '../../src/model/source.ts';
 import { tokenizerForModel } from '../../src/model/tokenizer.ts';
@@ -141,5 +145,16 @@ describe('benchmark accuracy during training: the config’s `benchmark`', () =>
     await expect(prepareRun(missing, model, async () => '', read)).rejects.toThrow('benchmark: BFCL_v3_multiple.json not found');
     // In the browser, without picked files, only a URL can be read.
     await expect(prepareRun(missing, model, async () => '')).rejects.toThrow('benchmark.data d: only a base URL can be read here');
+
+    // The CLI reads a folder, relative to the config file, as eval --data does.
+    const root = mkdtempSync(join(tmpdir(), 'tooln1-bench-'));
+    mkdirSync(join(root, 'bfcl', 'possible_answer'), { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'bfcl', name), text);
+    const fromFile = parseTrainConfigText(
+      JSON.stringify({ ...base, benchmark: { bench: 'bfcl', data: 'bfcl', categories: ['simple'], limit: 1 } }), 'c.json', (p) => resolve(root, p),
+    );
+    expect((await prepareRun(fromFile, model, async () => '', benchFiles('benchmark.data'))).benchItems!.map((i) => i.id)).toEqual(['simple_0']);
+    const gone = resolveTrainConfig({ ...base, benchmark: { bench: 'bfcl', data: join(root, 'nothing') } });
+    await expect(prepareRun(gone, model, async () => '', benchFiles('benchmark.data'))).rejects.toThrow(`benchmark: benchmark.data ${join(root, 'nothing')} is not a directory`);
   });
 });
