@@ -4,8 +4,8 @@ import { expect, test } from '@playwright/test';
 import { collectPageErrors } from './page-errors.ts';
 
 // Two GRPO steps of the embedded tiny model on SwiftShader, stopped during the second: the plumbing (events,
-// charts, sample cards, stop, OPFS checkpoint, download, export), not learning. Its weights are random, so
-// rewards stay 0. Stop is honoured between steps: the second step completes its update first.
+// charts, sample cards, stop, OPFS checkpoint, download, export). Its completions are 8 tokens, too short to
+// earn a reward. Stop is honoured between steps: the second step completes its update first.
 test('a short GRPO run streams steps, charts and scored samples, stops, and downloads its checkpoint', async ({ page }, testInfo) => {
   test.setTimeout(420_000); // ~2 min here: forward + backward over ~350-token prompts on a CPU adapter
   const pageErrors = collectPageErrors(page);
@@ -119,6 +119,31 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   const shot = 'test-results/training.png';
   await page.screenshot({ path: shot, fullPage: true });
   await testInfo.attach('training', { path: shot, contentType: 'image/png' });
+  expect(pageErrors).toEqual([]);
+});
+
+
+// The default preset as a newcomer starts it, on the warm-started default: its groups carry signal, so a
+// step shows a completion that earns reward 1 with a non-zero advantage, its think part and its tool call
+// shown apart.
+test('the default preset on the embedded model earns reward 1 with a non-zero advantage', async ({ page }) => {
+  test.setTimeout(480_000); // step 1: compiling, 16 rollouts of ~420-token prompts, scoring (~1-3 min here)
+  const pageErrors = collectPageErrors(page);
+  await page.goto('/');
+  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
+  await page.getByTestId('tab-training').click();
+  await page.getByTestId('train-load-embedded').click();
+  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+  await expect(page.getByTestId('preset-tiny')).toHaveClass(/active/);
+  await page.getByTestId('train-start').click();
+
+  const rewarded = page.locator('[data-testid="sample-card"][data-reward="1"]:not([data-advantage="0"])');
+  await expect(rewarded.first()).toBeVisible({ timeout: 420_000 });
+  await expect(rewarded.first().getByTestId('sample-reward')).toHaveText(/^✓/);
+  await expect(rewarded.first().getByTestId('sample-advantage')).toContainText(/A \+\d\.\d\d/);
+  await expect(rewarded.first().getByTestId('segment-think')).toBeVisible();
+  await expect(rewarded.first().getByTestId('segment-tool_call')).toBeVisible();
+  await page.getByTestId('train-stop').click();
   expect(pageErrors).toEqual([]);
 });
 

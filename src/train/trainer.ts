@@ -157,14 +157,7 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
       const groups = groupStats(rewards, c.groupSize, c.scaleRewards).map((g, i) => ({ ...g, rewards: group(rewards, i), advantages: group(advantages, i) }));
       await this.phase(step, { phase: 'advantages', scale: c.scaleRewards, eps: c.advantageEps, groups });
     }
-    const seqs: TrainSequence[] = rollouts.flatMap((r, i) =>
-      r.completions.map((ids, g) => ({ promptIds: r.example.promptIds, completionIds: ids, advantage: advantages[i * c.groupSize + g] })),
-    );
-    const t2 = clock();
-    const optimizerSteps = this.state.optimizerSteps;
-    const { metrics: update, records } = await this.update(seqs.filter((s) => s.completionIds.length > 0), traced);
-    const t3 = clock();
-
+    // The scored samples go out before the update, which is the long part of a step on a slow adapter.
     rollouts.forEach((r, i) =>
       r.completions.forEach((ids, g) =>
         this.emit({
@@ -173,6 +166,14 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
         }),
       ),
     );
+    const seqs: TrainSequence[] = rollouts.flatMap((r, i) =>
+      r.completions.map((ids, g) => ({ promptIds: r.example.promptIds, completionIds: ids, advantage: advantages[i * c.groupSize + g] })),
+    );
+    const t2 = clock();
+    const optimizerSteps = this.state.optimizerSteps;
+    const { metrics: update, records } = await this.update(seqs.filter((s) => s.completionIds.length > 0), traced);
+    const t3 = clock();
+
     const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
     const std = Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / rewards.length);
     const fmt = this.task.formatSignal;
