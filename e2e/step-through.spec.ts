@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { collectPageErrors } from './page-errors.ts';
+import { openTrainingOnEmbedded } from './studio.ts';
 
 // Step-through mode on the embedded default: one GRPO step, paused after each phase until Next. Whatever
 // the model writes (its rewards are not assumed), every phase shows: the rollouts, their scores, the
@@ -8,11 +9,7 @@ test('step through one GRPO step phase by phase', async ({ page }, testInfo) => 
   test.setTimeout(420_000); // one small step on a CPU adapter, as in training.spec.ts
   const pageErrors = collectPageErrors(page);
 
-  await page.goto('/');
-  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
-  await page.getByTestId('tab-training').click();
-  await page.getByTestId('train-load-embedded').click();
-  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+  await openTrainingOnEmbedded(page);
   const fields = {
     'data-train-size': 64, 'data-heldout-size': 24, 'max-prompt-tokens': 360, steps: 1, 'prompts-per-step': 2, 'group-size': 2,
     'max-new-tokens': 8, 'micro-batch': 4, 'eval-every': 0, 'checkpoint-every': 0,

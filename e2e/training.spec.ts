@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { collectPageErrors } from './page-errors.ts';
+import { openTrainingOnEmbedded } from './studio.ts';
 
 // Two GRPO steps of the embedded tiny model on SwiftShader, stopped during the second: the plumbing (events,
 // charts, sample cards, stop, OPFS checkpoint, download, export). Its completions are 8 tokens, too short to
@@ -10,11 +11,7 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
   test.setTimeout(420_000); // ~2 min here: forward + backward over ~350-token prompts on a CPU adapter
   const pageErrors = collectPageErrors(page);
 
-  await page.goto('/');
-  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
-  await page.getByTestId('tab-training').click();
-  await page.getByTestId('train-load-embedded').click();
-  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+  await openTrainingOnEmbedded(page);
 
   // The tiny preset is the default; shrink it to small steps on the shortest prompts. Three steps are
   // planned, and Stop comes during the second.
@@ -129,11 +126,7 @@ test('a short GRPO run streams steps, charts and scored samples, stops, and down
 test('the default preset on the embedded model earns reward 1 with a non-zero advantage', async ({ page }) => {
   test.setTimeout(480_000); // step 1: compiling, 16 rollouts of ~420-token prompts, scoring (~1-3 min here)
   const pageErrors = collectPageErrors(page);
-  await page.goto('/');
-  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
-  await page.getByTestId('tab-training').click();
-  await page.getByTestId('train-load-embedded').click();
-  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+  await openTrainingOnEmbedded(page);
   await expect(page.getByTestId('preset-tiny')).toHaveClass(/active/);
   await page.getByTestId('train-start').click();
 
@@ -152,11 +145,7 @@ test('the default preset on the embedded model earns reward 1 with a non-zero ad
 test('an SFT run, then Continue with GRPO from its policy, keeping the SFT curves', async ({ page }) => {
   test.setTimeout(600_000);
   const pageErrors = collectPageErrors(page);
-  await page.goto('/');
-  await expect(page.getByTestId('gpu-status')).toHaveAttribute('data-status', 'ready');
-  await page.getByTestId('tab-training').click();
-  await page.getByTestId('train-load-embedded').click();
-  await expect(page.getByTestId('train-model')).toContainText('embedded tiny model');
+  await openTrainingOnEmbedded(page);
 
   const fill = async (fields: Record<string, number>) => {
     for (const [testid, value] of Object.entries(fields)) await page.getByTestId(testid).fill(String(value));

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import type { TokenTrace } from '../train/events.ts';
 import { Checks, CompletionBody } from './CompletionView.tsx';
 import { Segmented } from './fields.tsx';
-import { SIGNALS } from './TrainingSamples.tsx';
+import { PromptInfoView, SIGNALS } from './TrainingSamples.tsx';
 import { engineBusy, useStudio } from './store.ts';
 import { PHASES, groupOnView, lastPhase, useStepThrough, type Phase, type PhaseTrace } from './step-through.ts';
 import './StepThrough.css';
@@ -112,14 +112,7 @@ export function StepThroughCard() {
           </span>
         )}
       </div>
-      {info && (
-        <div className="prompt-info">
-          <p className="question">{info.question}</p>
-          <p className="muted">
-            tools {info.tools.map((t) => <code key={t}>{t}</code>)} · expected <code className="expected">{info.expected}</code>
-          </p>
-        </div>
-      )}
+      {info && <PromptInfoView info={info} />}
       {traced.rollout && <RolloutPhase trace={traced.rollout} group={group} />}
       {traced.scores && <ScoresPhase trace={traced.scores} group={group} />}
       {traced.advantages && <AdvantagesPhase trace={traced.advantages} group={group} />}

@@ -63,6 +63,18 @@ export function TrainingSamples() {
   );
 }
 
+/** A training prompt's question, its tools and the expected call. */
+export function PromptInfoView({ info }: { info: PromptInfo }) {
+  return (
+    <div className="prompt-info">
+      <p className="question">{info.question}</p>
+      <p className="muted">
+        tools {info.tools.map((t) => <code key={t}>{t}</code>)} · expected <code className="expected">{info.expected}</code>
+      </p>
+    </div>
+  );
+}
+
 function PromptGroup({ samples, info }: { samples: SampleEvent[]; info: PromptInfo | undefined }) {
   const first = samples[0];
   const rewards = samples.map((s) => s.reward);
@@ -76,14 +88,7 @@ function PromptGroup({ samples, info }: { samples: SampleEvent[]; info: PromptIn
           group mean reward <strong>{mean.toFixed(2)}</strong>
         </span>
       </div>
-      {info && (
-        <div className="prompt-info">
-          <p className="question">{info.question}</p>
-          <p className="muted">
-            tools {info.tools.map((t) => <code key={t}>{t}</code>)} · expected <code className="expected">{info.expected}</code>
-          </p>
-        </div>
-      )}
+      {info && <PromptInfoView info={info} />}
       <div className="completion-grid">
         {samples.map((s) => (
           <SampleCard key={s.index} sample={s} />
