@@ -1,10 +1,13 @@
 // Step-through mode: while it is on, each GRPO step reports its phases as 'trace' events (per-token
 // log-probs before and after, ratios, clip flags) and waits after each until `next()`. Off, a step
-// neither traces nor waits, so an ordinary run pays nothing for it.
+// neither traces nor waits, so an ordinary run pays nothing for it. Without pauses (the CLI's
+// --step-through: nobody presses Next) a step traces its phases and goes straight on.
 
 export class StepThrough {
   private on = false;
   private resume: (() => void) | null = null;
+
+  constructor(private readonly pauses = true) {}
 
   get enabled(): boolean {
     return this.on;
@@ -18,7 +21,7 @@ export class StepThrough {
 
   /** Where the trainer waits after a phase: until next(), or not at all while off. */
   wait(): Promise<void> {
-    if (!this.on) return Promise.resolve();
+    if (!this.on || !this.pauses) return Promise.resolve();
     return new Promise((resolve) => (this.resume = resolve));
   }
 

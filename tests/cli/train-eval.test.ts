@@ -94,6 +94,23 @@ describe('cli train and eval', () => {
     expect(stderr).toContain('eval: 2/2');
   });
 
+  it('--step-through writes each step\'s phases to events.jsonl as trace events, without waiting', async () => {
+    const traced = join(dir, 'traced');
+    writeFileSync(join(dir, 'one.json'), config(1));
+    await run(train, ['--config', join(dir, 'one.json'), '--out', traced, '--step-through']);
+    const log: TrainEvent[] = readFileSync(join(traced, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const traces = log.filter((e) => e.type === 'trace');
+    expect(traces.map((e) => [e.step, e.phase])).toEqual([[1, 'rollout'], [1, 'scores'], [1, 'advantages'], [1, 'update']]);
+    const samples = log.filter((e) => e.type === 'sample');
+    const rollout = traces[0];
+    if (rollout.phase !== 'rollout') throw new Error('phase order');
+    expect(rollout.done).toBe(true);
+    expect(rollout.groups.flatMap((g) => g.texts)).toEqual(samples.map((s) => s.text));
+    expect(log.at(-1)).toEqual({ type: 'done', step: 1, stopped: false });
+    writeFileSync(join(dir, 'sft.json'), '{"method": "sft", "model": "embedded", "data": {"synthetic": {"level": "tiny"}}}');
+    await expect(train.run(['--config', join(dir, 'sft.json'), '--out', join(dir, 'y'), '--step-through'])).rejects.toThrow("--step-through traces GRPO steps; this config's method is sft");
+  });
+
   it('rejects unknown config keys and bad values before touching the GPU', async () => {
     writeFileSync(join(dir, 'typo.json'), '{"model": "embedded", "data": {"synthetic": {"level": "tiny"}}, "grpo": {"step": 3}}');
     await expect(train.run(['--config', join(dir, 'typo.json'), '--out', join(dir, 'x')])).rejects.toThrow('grpo.step is not a setting');

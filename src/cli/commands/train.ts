@@ -10,6 +10,8 @@ import { createNodeRuntime } from '../../gpu/node.ts';
 import { readSourceText } from '../../data/node-files.ts';
 import { benchFiles } from './eval.ts';
 import type { TrainEvent } from '../../train/events.ts';
+import { StepThrough } from '../../train/step-through.ts';
+import { GrpoTrainer } from '../../train/trainer.ts';
 import { CHECKPOINT_FILE, Run, changedSettings, methodConfig, prepareRun, readResume, type RunStorage } from '../../train/run.ts';
 
 const CONFIG_FILE = 'train-config.json';
@@ -65,9 +67,9 @@ function progressLine(e: TrainEvent, steps: number): string | null {
 export const train: CliCommand = {
   name: 'train',
   summary: 'GRPO or SFT on a tool-calling task from a JSON config; events, checkpoints and the export go to --out',
-  usage: 'train --config FILE.json --out DIR [--resume] [--template FILE.json|FILE.txt]   (--resume alone reuses DIR/train-config.json)',
+  usage: 'train --config FILE.json --out DIR [--resume] [--template FILE.json|FILE.txt] [--step-through]   (--step-through: the phases of each GRPO step as trace events in events.jsonl; --resume alone reuses DIR/train-config.json)',
   async run(argv) {
-    const args = parseCommandArgs(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, template: { type: 'string' } });
+    const args = parseCommandArgs(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, template: { type: 'string' }, 'step-through': { type: 'boolean' } });
     const dir = resolve(requireString(args, 'out'));
     const storage = folderStorage(dir);
     const checkpointPath = storage.where(CHECKPOINT_FILE);
@@ -75,6 +77,7 @@ export const train: CliCommand = {
     if (!configPath) throw new UsageError('missing required option --config');
     const parsed = parseTrainConfig(readFileSync(configPath, 'utf8'), configPath);
     const config = typeof args.template === 'string' ? { ...parsed, template: readTemplateFile(args.template) } : parsed;
+    if (args['step-through'] && config.method !== 'grpo') throw new UsageError(`--step-through traces GRPO steps; this config's method is ${config.method}`);
     const resumeFrom = args.resume ? checkpointPath : config.resume;
     if (!resumeFrom && existsSync(checkpointPath)) {
       throw new UsageError(`${dir} already holds a run: pass --resume to continue it, or choose another --out`);
@@ -88,6 +91,7 @@ export const train: CliCommand = {
     const record = (e: TrainEvent) => writeSync(events, JSON.stringify(e) + '\n');
     const emit = (e: TrainEvent) => {
       if (e.type === 'progress') return; // a live display's; the log keeps what happened
+      if (e.type === 'trace' && e.phase === 'rollout' && !e.done) return; // streamed partial texts: the complete ones follow
       record(e);
       const line = progressLine(e, methodConfig(config).steps);
       if (line) process.stderr.write(line + '\n');
@@ -116,6 +120,11 @@ export const train: CliCommand = {
     try {
       // The step of DIR's own checkpoint, when resuming from it: not written again.
       run = new Run(rt, prepared, emit, resume, resume && resumeFrom === checkpointPath ? resume.meta.state.step : -1);
+      if (args['step-through'] && run.trainer instanceof GrpoTrainer) {
+        // Traced without pauses: the phases go to events.jsonl, nobody waits for Next.
+        run.trainer.stepThrough = new StepThrough(false);
+        run.trainer.stepThrough.enable(true);
+      }
       const result = await run.train(storage, emit);
       // The event log (and stderr) already hold the cause and the intact checkpoint; the error says what to do.
       if (result.lost) {
