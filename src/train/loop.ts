@@ -51,6 +51,8 @@ export abstract class TrainingLoop<E extends RlExample> {
   protected generator: Generator;
   private stopRequested = false;
   private stepStart = 0;
+  /** how long the running step has waited in step-through mode: left out of its timings */
+  protected pausedMs = 0;
 
   constructor(
     readonly rt: GpuRuntime,
@@ -80,11 +82,11 @@ export abstract class TrainingLoop<E extends RlExample> {
   async run(onCheckpoint?: () => Promise<void>): Promise<void> {
     const c = this.loop;
     if (this.state.step < c.steps) {
-      this.stepStart = performance.now();
+      this.startStepClock();
       await this.generator.prepare((done, total) => this.progress('compile', done, total));
     }
     while (this.state.step < c.steps && !this.stopRequested) {
-      this.stepStart = performance.now();
+      this.startStepClock();
       await this.trainStep();
       const step = this.state.step;
       if (c.evalEvery > 0 && step % c.evalEvery === 0) await this.evaluate();
@@ -95,10 +97,20 @@ export abstract class TrainingLoop<E extends RlExample> {
     this.emit({ type: 'done', step: this.state.step, stopped: this.stopRequested });
   }
 
+  private startStepClock(): void {
+    this.stepStart = performance.now();
+    this.pausedMs = 0;
+  }
+
+  /** Time since the step began, less its step-through pauses. */
+  protected stepClock(): number {
+    return performance.now() - this.stepStart - this.pausedMs;
+  }
+
   /** Reports where the running step is (the step being run, counted from 1; evaluation: the one just done). */
   protected progress(phase: ProgressPhase, done: number, total: number): void {
     const step = phase === 'eval' || phase === 'bench' ? this.state.step : this.state.step + 1;
-    this.emit({ type: 'progress', step, phase, done, total, ms: performance.now() - this.stepStart });
+    this.emit({ type: 'progress', step, phase, done, total, ms: this.stepClock() });
   }
 
   /**

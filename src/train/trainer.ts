@@ -99,8 +99,6 @@ interface TokenRecord {
 export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
   /** step-through mode's switch and gate (the studio sets it); null or off: steps neither trace nor wait */
   stepThrough: StepThrough | null = null;
-  /** how long the running step has waited in step-through mode: left out of its timings */
-  private paused = 0;
 
   constructor(
     rt: GpuRuntime,
@@ -123,8 +121,7 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
     const c = this.config;
     const step = this.state.step;
     const traced = this.stepThrough?.enabled ?? false;
-    this.paused = 0;
-    const clock = () => performance.now() - this.paused;
+    const clock = () => this.stepClock();
     const t0 = clock();
     const examples = Array.from({ length: c.promptsPerStep }, () => this.rng.pick(this.task.train));
     this.state.rngState = this.rng.state;
@@ -212,7 +209,7 @@ export class GrpoTrainer<E extends RlExample> extends TrainingLoop<E> {
     if (this.stopping || !this.stepThrough) return;
     const from = performance.now();
     await this.stepThrough.wait();
-    this.paused += performance.now() - from;
+    this.pausedMs += performance.now() - from;
   }
 
   /** Step-through: the rollouts' texts as they decode (the last, complete ones come with the phase). */

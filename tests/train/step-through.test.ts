@@ -187,6 +187,35 @@ describe('step-through mode', { timeout: 300_000 }, () => {
     policy.release();
   });
 
+  it('timings leave out the waits: the step\'s phases and every progress report count only working time', async () => {
+    const policy = policyOf();
+    const gate = new StepThrough();
+    gate.enable(true);
+    const PAUSE = 400;
+    let paused = 0;
+    const progress: { ms: number; wall: number; paused: number }[] = [];
+    const events: TrainEvent[] = [];
+    const t0 = performance.now();
+    const trainer = new GrpoTrainer(rt, policy, task(), { ...config, evalEvery: 1, evalSize: 1 }, (e) => {
+      events.push(e);
+      if (e.type === 'progress') progress.push({ ms: e.ms, wall: performance.now() - t0, paused });
+      if (e.type !== 'trace' || (e.phase === 'rollout' && !e.done)) return;
+      setTimeout(() => ((paused += PAUSE), gate.next()), PAUSE);
+    });
+    trainer.stepThrough = gate;
+    await trainer.run();
+    const wall = performance.now() - t0;
+    const step = events.find((e) => e.type === 'step');
+    if (step?.type !== 'step') throw new Error('no step');
+    expect(paused).toBe(4 * PAUSE);
+    expect(step.rolloutMs + step.scoringMs + step.updateMs).toBeLessThan(wall - 3 * PAUSE);
+    // The held-out evaluation comes after all four waits: its reports leave all of them out.
+    expect(progress.filter((p) => p.paused === 4 * PAUSE).length).toBeGreaterThan(0);
+    for (const p of progress) expect(p.ms).toBeLessThanOrEqual(p.wall - p.paused + 1);
+    trainer.release();
+    policy.release();
+  });
+
   it('a stop while a step waits lets the step complete its update without waiting again, then the run stops', async () => {
     const policy = policyOf();
     const gate = new StepThrough();
