@@ -28,6 +28,11 @@ test('onnxruntime-web (WASM) decodes the embedded model in the Playground and th
   await page.getByTestId('ort-load').click();
   await expect(page.getByTestId('ort-model')).toHaveAttribute('data-loaded', 'true', { timeout: 120_000 });
   await expect(page.getByTestId('ort-model')).toContainText('onnxruntime-web (WASM) runs embedded tiny model');
+  // Served cross-origin isolated (COOP/COEP in vite.config.ts): the WASM EP runs on min(4, cores) threads.
+  const { isolated, cores } = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+  expect(isolated).toBe(true);
+  const threads = Math.min(4, cores);
+  await expect(page.getByTestId('ort-model')).toContainText(`${threads} WASM thread${threads === 1 ? '' : 's'}`);
 
   await page.getByTestId('param-n').fill('2');
   await page.getByTestId('param-max-new-tokens').fill('24');

@@ -29,7 +29,7 @@ export function OrtModelLine({ backend }: { backend: OrtBackend }) {
   return (
     <p className="note" data-testid="ort-model" data-loaded={info !== null}>
       {info
-        ? `${backendName(backend)} runs ${info.label}: ${info.layers} layers, vocabulary ${info.vocab.toLocaleString('en-US')}, ${info.kvType} KV cache (${info.graph}), loaded in ${(info.loadMs / 1000).toFixed(2)} s. Sampling on the host, by the engine's rules.`
+        ? `${backendName(backend)} runs ${info.label}: ${info.layers} layers, vocabulary ${info.vocab.toLocaleString('en-US')}, ${info.kvType} KV cache (${info.graph})${info.threads !== null ? `, ${info.threads} WASM thread${info.threads === 1 ? '' : 's'}` : ''}, loaded in ${(info.loadMs / 1000).toFixed(2)} s. Sampling on the host, by the engine's rules.`
         : `No model on ${backendName(backend)} yet: load one in the Playground.`}
     </p>
   );

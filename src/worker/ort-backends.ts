@@ -2,6 +2,7 @@
 // (WebGPU, WASM), either a policy exported here by our own graph writer or an ONNX model folder, decoded with
 // the same tokenizer and prompt template as the engine and sampled on the host by sample.wgsl's rules. Also
 // the policy's ONNX folder as one download. Runs in the Worker; knows nothing of the page.
+import * as ort from 'onnxruntime-web/all';
 import type { Qwen2Config } from '../model/config.ts';
 import type { BatchGenerator } from '../model/generate.ts';
 import { filesSource, hubSource, type LoadedModel, type LoadOptions } from '../model/source.ts';
@@ -71,6 +72,7 @@ export class OrtBackends {
       layers: lm.signature.layers,
       vocab: config.vocabSize,
       kvType: lm.signature.kvType,
+      threads: backend === 'wasm' ? (ort.env.wasm.numThreads ?? 1) : null,
       loadMs: performance.now() - t0,
     };
     // ORT computes the rotary angles in the graph: any position the config allows.

@@ -102,6 +102,8 @@ export interface OrtModelInfo {
   layers: number;
   vocab: number;
   kvType: 'float32' | 'float16';
+  /** the WASM EP's thread count (null on the WebGPU EP) */
+  threads: number | null;
   /** export (for a policy), read, and session creation */
   loadMs: number;
 }
